@@ -1,0 +1,1 @@
+"""Consumers: what runs the domain over a log and answers from the projections."""

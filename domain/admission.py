@@ -1,0 +1,85 @@
+"""admit_call: may this call through? Every reason that holds, in the stable order of RULES.md."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from domain.detectors import barcode_mismatch
+from domain.model import Account, Device
+from domain.policy import Policy
+from schemas.derived import AllCertificatesRevoked, CallRequest, Penalty, Reason
+
+REASON_ORDER = (
+    "unknown-account",
+    "account-blacklisted",
+    "number-blacklisted",
+    "company-blacklisted",
+    "certificates-permanently-revoked",
+    "no-certificate",
+    "company-not-rated",
+    "unknown-barcode",
+    "barcode-mismatch",
+)
+
+
+class AdmissionView(Protocol):
+    """The time-indexed questions admission asks of the projections."""
+
+    def active_penalties(self, kind: str, subject: str, t: datetime) -> list[Penalty]: ...
+    def account_at(self, account_id: str, t: datetime) -> Account | None: ...
+    def permanent_revocation(self, account_id: str, t: datetime) -> AllCertificatesRevoked | None: ...
+    def valid_certificates(self, account_id: str, product_line: str, t: datetime) -> list[str]: ...
+    def rated(self, company_id: str, product_line: str, t: datetime) -> bool: ...
+    def device(self, barcode: str) -> Device | None: ...
+
+
+def _blacklisted(
+    reasons: list[Reason], view: AdmissionView, code: str, kind: str, subject: str, t: datetime
+) -> None:
+    entries = view.active_penalties(kind, subject, t)
+    if not entries:
+        return
+    permanent = any(p.end() is None for p in entries)
+    until = "permanently" if permanent else f"until {max(p.end() for p in entries)}"  # type: ignore[type-var]
+    ids = ", ".join(sorted(p.id for p in entries))
+    reasons.append(Reason(code, f"{kind} {subject} is blacklisted {until} ({ids})"))
+
+
+def admit_call(view: AdmissionView, request: CallRequest, at: datetime, policy: Policy) -> tuple[Reason, ...]:
+    """The reasons to refuse the call at `at`; an empty tuple admits it."""
+    reasons: list[Reason] = []
+    account = view.account_at(request.account_id, at)
+    if account is None:
+        reasons.append(Reason("unknown-account", f"no engineer account {request.account_id}"))
+    _blacklisted(reasons, view, "account-blacklisted", "account", request.account_id, at)
+    _blacklisted(reasons, view, "number-blacklisted", "number", request.number, at)
+    if account is not None:
+        _blacklisted(reasons, view, "company-blacklisted", "company", account.company_id, at)
+        if (revoked := view.permanent_revocation(request.account_id, at)) is not None:
+            reasons.append(
+                Reason(
+                    "certificates-permanently-revoked",
+                    f"{len(revoked.revoked_certificate_ids)} certificates revoked, all revoked "
+                    f"since {revoked.at.isoformat()}",
+                )
+            )
+    device = view.device(request.barcode)
+    if device is not None and account is not None:
+        if not view.valid_certificates(request.account_id, device.product_line, at):
+            reasons.append(Reason("no-certificate", f"no valid certificate for {device.product_line}"))
+        if not view.rated(account.company_id, device.product_line, at):
+            reasons.append(
+                Reason(
+                    "company-not-rated",
+                    f"company {account.company_id} holds no rating of "
+                    f"{policy.minimum_stars}+ stars for {device.product_line}",
+                )
+            )
+    if device is None:
+        reasons.append(Reason("unknown-barcode", f"barcode {request.barcode} is not in the installed base"))
+    elif (request.stated_model != device.product_model or request.stated_site != device.site_id) and (
+        what := barcode_mismatch(request.stated_model, request.stated_site, device)
+    ):
+        reasons.append(Reason("barcode-mismatch", what))
+    return tuple(reasons)

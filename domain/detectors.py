@@ -1,0 +1,133 @@
+"""Detectors: suspicions raised from the call stream. Thresholds come from the policy.
+
+Each detector keeps only the little history it needs and is fed calls in event-time order.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+from typing import NamedTuple
+
+from domain.model import Device
+from domain.policy import DetectorPolicy, Policy
+from schemas.facts import CallReceived
+from schemas.types import RuleId
+
+
+class Finding(NamedTuple):
+    detector: str
+    rule: RuleId
+    detail: str
+    causes: tuple[str, ...]
+
+
+def normalise_problem(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
+def barcode_mismatch(stated_model: str, stated_site: str, device: Device | None) -> str | None:
+    """What differs between what the caller stated and the installed base; None when it matches."""
+    if device is None or (stated_model == device.product_model and stated_site == device.site_id):
+        return None
+    wrong = []
+    if stated_model != device.product_model:
+        wrong.append(f"model {stated_model!r} but installed {device.product_model!r}")
+    if stated_site != device.site_id:
+        wrong.append(f"site {stated_site!r} but installed {device.site_id!r}")
+    return "; ".join(wrong)
+
+
+class CallDetectors:
+    """Fed every call in event-time order. Kept lean: this runs once per call on the replay hot path."""
+
+    def __init__(self, policy: Policy) -> None:
+        d = policy.detectors
+        self.mismatch = d.get("barcode-mismatch")
+        self.reuse = d.get("barcode-reuse")
+        self.shared = d.get("shared-account")
+        self.case_reuse = d.get("case-reuse")
+        self._reuse_window = timedelta(days=self.reuse.window_days) if self.reuse else timedelta(0)
+        self._assumed_call = timedelta(minutes=self.shared.assumed_call_minutes if self.shared else 0)
+        self._normal: dict[str, str] = {}
+        # barcode -> problem -> (latest time, latest call id)
+        self._barcode_problems: defaultdict[str, dict[str, tuple[datetime, str]]] = defaultdict(dict)
+        self._reuse_raised: dict[str, datetime] = {}
+        # account -> calls still live at the last call: (end, number, call id)
+        self._account_calls: dict[str, list[tuple[datetime, str, str]]] = {}
+        self._case_problems: defaultdict[str, dict[str, str]] = defaultdict(dict)
+
+    def _normalised(self, problem: str) -> str:
+        normal = self._normal.get(problem)
+        if normal is None:
+            normal = self._normal[problem] = normalise_problem(problem)
+        return normal
+
+    def case_opened(self, case_id: str, problem: str, fact_id: str) -> None:
+        if problem:
+            self._case_problems[case_id].setdefault(self._normalised(problem), fact_id)
+
+    def observe(self, call: CallReceived, device: Device | None) -> list[Finding]:
+        found: list[Finding] = []
+        problem = self._normalised(call.problem)
+        if (
+            self.mismatch
+            and device is not None
+            and (what := barcode_mismatch(call.stated_model, call.stated_site, device))
+        ):
+            found.append(Finding("barcode-mismatch", self.mismatch.rule, what, (call.id,)))
+        if self.reuse:
+            self._barcode_reuse(call, problem, self.reuse, found)
+        if self.shared:
+            self._shared_account(call, self.shared, found)
+        if self.case_reuse and call.case_id:
+            self._case_reused(call, problem, self.case_reuse, found)
+        return found
+
+    def _barcode_reuse(
+        self, call: CallReceived, problem: str, p: DetectorPolicy, found: list[Finding]
+    ) -> None:
+        """Distinct problems on one barcode within the window: a problem counts while its latest call
+        on the barcode is inside the window."""
+        problems = self._barcode_problems[call.barcode]
+        problems[problem] = (call.at, call.id)
+        if len(problems) < p.distinct:
+            return
+        if p.window_days:
+            horizon = call.at - self._reuse_window
+            for old in [k for k, (at, _) in problems.items() if at <= horizon]:
+                del problems[old]
+            if len(problems) < p.distinct:
+                return
+        raised = self._reuse_raised.get(call.barcode)
+        if raised is not None and call.at - raised < (self._reuse_window or timedelta(days=36500)):
+            return
+        self._reuse_raised[call.barcode] = call.at
+        detail = f"barcode {call.barcode} used for {len(problems)} different problems"
+        found.append(Finding("barcode-reuse", p.rule, detail, tuple(sorted(c for _, c in problems.values()))))
+
+    def _shared_account(self, call: CallReceived, p: DetectorPolicy, found: list[Finding]) -> None:
+        end = call.ended_at or call.at + self._assumed_call
+        earlier = self._account_calls.get(call.account_id)
+        if not earlier:
+            self._account_calls[call.account_id] = [(end, call.number, call.id)]
+            return
+        live = [c for c in earlier if c[0] > call.at]
+        live.append((end, call.number, call.id))
+        self._account_calls[call.account_id] = live
+        if len(live) < p.distinct:
+            return
+        numbers = {c[1]: c[2] for c in live}
+        if len(numbers) >= p.distinct and call.number not in {c[1] for c in live[:-1]}:
+            detail = f"account {call.account_id} on {len(numbers)} numbers at once: {sorted(numbers)}"
+            found.append(Finding("shared-account", p.rule, detail, tuple(sorted(numbers.values()))))
+
+    def _case_reused(self, call: CallReceived, problem: str, p: DetectorPolicy, found: list[Finding]) -> None:
+        assert call.case_id is not None
+        problems = self._case_problems[call.case_id]
+        if problem in problems:
+            return
+        problems[problem] = call.id
+        if len(problems) >= p.distinct:
+            detail = f"case {call.case_id} reused for {len(problems)} unrelated problems"
+            found.append(Finding("case-reuse", p.rule, detail, tuple(sorted(problems.values()))))

@@ -1,0 +1,1 @@
+"""Adapters and entry points: the embedded log, the bootstrap and the `hotline` CLI."""

@@ -1,0 +1,113 @@
+"""Ingest JSON Lines files into the embedded log: valid facts land, bad lines go to a rejects file."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import msgspec
+
+from hotline.log import ENTITY_KEYS, EmbeddedLog
+from producers.validate import Rejection, parse_lines, unknown_references
+from schemas.codec import to_msgpack
+from schemas.facts import Fact
+
+
+@dataclass
+class IngestReport:
+    read: int = 0
+    appended: int = 0
+    duplicates: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+
+
+def admit_batch(log: EmbeddedLog, parsed: list[tuple[str, int, Fact]]) -> tuple[list[Fact], list[Rejection]]:
+    """Reference and id checks against the log plus the whole batch, so the order of lines never matters."""
+    introduced: dict[str, set[str]] = defaultdict(set)
+    for _, _, fact in parsed:
+        if (entity := ENTITY_KEYS.get(type(fact))) is not None:
+            introduced[entity[0]].add(getattr(fact, entity[1]))
+    wanted: dict[str, set[str]] = defaultdict(set)
+    for _, _, fact in parsed:
+        for attr, kind in _refs(fact):
+            wanted[kind].add(attr)
+    stored = {kind: log.known(kind, keys) for kind, keys in wanted.items()}
+
+    def known(kind: str, key: str) -> bool:
+        return key in introduced[kind] or key in stored.get(kind, ())
+
+    good: list[Fact] = []
+    rejected: list[Rejection] = []
+    in_batch: dict[str, bytes] = {}
+    for file, line, fact in parsed:
+        raw = msgspec.json.encode(fact).decode()
+        body = to_msgpack(fact)
+        earlier = in_batch.get(fact.id) or log.stored_body(fact.id)
+        if earlier is not None and earlier != body:
+            rejected.append(
+                Rejection(
+                    file=file,
+                    line=line,
+                    field="id",
+                    raw=raw,
+                    reason=f"id {fact.id!r} is already used by a different fact",
+                )
+            )
+            continue
+        problems = unknown_references(fact, known)
+        rejected += [Rejection(file=file, line=line, field=a, reason=r, raw=raw) for a, r in problems]
+        if not problems:
+            in_batch[fact.id] = body
+            good.append(fact)
+    return good, rejected
+
+
+def _refs(fact: Fact) -> Iterable[tuple[str, str]]:
+    from producers.validate import REFERENCES
+
+    for attr, kind in REFERENCES.get(type(fact), ()):
+        if (key := getattr(fact, attr)) is not None:
+            yield key, kind
+
+
+def _counted(lines: Iterable[bytes], progress: Callable[[int], None] | None) -> Iterator[bytes]:
+    pending = 0
+    for line in lines:
+        pending += len(line)
+        if progress is not None and pending >= 1 << 16:  # tell the bar every 64 KiB, not every line
+            progress(pending)
+            pending = 0
+        yield line
+    if progress is not None:
+        progress(pending)
+
+
+def ingest_files(
+    log: EmbeddedLog,
+    paths: list[Path],
+    progress: Callable[[int], None] | None = None,
+) -> IngestReport:
+    """Parse and check every file, then append the good facts in one transaction.
+
+    `progress` is told how many bytes were read, for a progress bar."""
+    report = IngestReport()
+    parsed: list[tuple[str, int, Fact]] = []
+    for path in paths:
+        with path.open("rb") as lines:
+            facts, rejected = parse_lines(_counted(lines, progress), str(path))
+        report.read += len(facts) + len({r.line for r in rejected})
+        report.rejected += rejected
+        parsed += [(str(path), line, fact) for line, fact in facts]
+    good, rejected = admit_batch(log, parsed)
+    report.rejected += rejected
+    result = log.append(good)
+    report.appended, report.duplicates = result.appended, result.duplicates
+    return report
+
+
+def write_rejects(path: Path, rejected: list[Rejection]) -> None:
+    with path.open("ab") as out:
+        for rejection in rejected:
+            out.write(msgspec.json.encode(rejection) + b"\n")

@@ -1,0 +1,167 @@
+"""The folded state of the line, and the time-indexed queries that admission and the views ask."""
+
+from __future__ import annotations
+
+import heapq
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from domain.calendar import add_months
+from domain.detectors import CallDetectors
+from domain.model import Account, Certificate, Device
+from domain.policy import Policy
+from schemas.derived import (
+    AllCertificatesRevoked,
+    Anomaly,
+    BlackKeyEvent,
+    CertificateRevoked,
+    CodesRequested,
+    Penalty,
+    RectificationPlan,
+    SupportStopped,
+    Suspicion,
+    Violation,
+    Warning,
+)
+from schemas.facts import CallReceived, CaseOpened, RatingIssued
+from schemas.types import RuleId
+
+
+@dataclass(slots=True)
+class Pending:
+    """A staff report or a detector suspicion, awaiting confirmation."""
+
+    id: str
+    rule: RuleId
+    account_id: str
+    number: str | None
+    raised_at: datetime
+    occurred_at: datetime
+    origin: str  # "report" or the detector's name
+    causes: tuple[str, ...]
+    call_id: str | None = None
+    case_id: str | None = None
+    certificate_id: str | None = None
+    device_barcode: str | None = None
+    serious: bool | None = None
+    status: str = "open"  # open | confirmed | dismissed
+
+
+@dataclass(slots=True)
+class Case:
+    opened: CaseOpened
+    respond_by: datetime
+    transfers: tuple[str, ...] = ()
+    closed_at: datetime | None = None
+
+
+@dataclass
+class State:
+    policy: Policy
+    annulled: dict[str, datetime] = field(default_factory=dict)  # violation id -> annulment time
+    companies: dict[str, str] = field(default_factory=dict)
+    accounts: dict[str, Account] = field(default_factory=dict)
+    person_accounts: defaultdict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    devices: dict[str, Device] = field(default_factory=dict)
+    certificates: dict[str, Certificate] = field(default_factory=dict)
+    account_certificates: defaultdict[str, list[Certificate]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    ratings: defaultdict[tuple[str, str], list[RatingIssued]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    calls: dict[str, CallReceived] = field(default_factory=dict)
+    cases: dict[str, Case] = field(default_factory=dict)
+    pending: dict[str, Pending] = field(default_factory=dict)
+    fraud_reports: defaultdict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    suspicions: dict[str, Suspicion] = field(default_factory=dict)
+    violations: dict[str, Violation] = field(default_factory=dict)
+    penalties: dict[str, Penalty] = field(default_factory=dict)
+    # Subject kind -> subject -> entries. Annulled penalties stay in `penalties` for the record only.
+    blacklist: dict[str, defaultdict[str, list[Penalty]]] = field(
+        default_factory=lambda: {kind: defaultdict(list) for kind in ("account", "number", "company")}
+    )
+    occurrences: defaultdict[tuple[str, str], list[tuple[datetime, str]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    awaiting_maintenance: defaultdict[tuple[str, str], list[Penalty]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    revocations: dict[str, CertificateRevoked] = field(default_factory=dict)
+    account_revocations: defaultdict[str, list[CertificateRevoked]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    permanent: dict[str, AllCertificatesRevoked] = field(default_factory=dict)
+    black_key_events: dict[str, BlackKeyEvent] = field(default_factory=dict)
+    plans: dict[str, RectificationPlan] = field(default_factory=dict)
+    support_stops: dict[str, SupportStopped] = field(default_factory=dict)
+    codes_requests: dict[str, CodesRequested] = field(default_factory=dict)
+    warnings: dict[str, Warning] = field(default_factory=dict)
+    account_warnings: defaultdict[str, list[Warning]] = field(default_factory=lambda: defaultdict(list))
+    rating_ends: dict[str, datetime] = field(default_factory=dict)
+    rating_periods: defaultdict[tuple[str, str], list[tuple[datetime, datetime, int]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    anomalies: list[Anomaly] = field(default_factory=list)
+    _times: dict[datetime, datetime] = field(default_factory=dict)
+    scheduled: list[tuple[datetime, int, str]] = field(default_factory=list)
+    detectors: CallDetectors = field(init=False)
+    _scheduled_count: int = 0
+
+    def __post_init__(self) -> None:
+        self.detectors = CallDetectors(self.policy)
+
+    def shared(self, t: datetime) -> datetime:
+        """One object per distinct instant: millions of devices share a few thousand warranty dates."""
+        return self._times.setdefault(t, t)
+
+    def schedule(self, at: datetime, violation_id: str) -> None:
+        """A deadline to check later; the counter keeps same-instant deadlines in fold order."""
+        self._scheduled_count += 1
+        heapq.heappush(self.scheduled, (at, self._scheduled_count, violation_id))
+
+    # --- time-indexed queries (admission, views) ---------------------------------------------------
+    def active_penalties(self, kind: str, subject: str, t: datetime) -> list[Penalty]:
+        entries = self.blacklist[kind].get(subject)
+        return [p for p in entries if p.covers(t)] if entries else []
+
+    def account_at(self, account_id: str, t: datetime) -> Account | None:
+        account = self.accounts.get(account_id)
+        return account if account is not None and account.at <= t else None
+
+    def permanent_revocation(self, account_id: str, t: datetime) -> AllCertificatesRevoked | None:
+        done = self.permanent.get(account_id)
+        return done if done is not None and done.at <= t else None
+
+    def valid_certificates(self, account_id: str, product_line: str, t: datetime) -> list[str]:
+        """Certificates valid at t and not revoked by then (all are, after the third revocation)."""
+        if self.permanent_revocation(account_id, t) is not None:
+            return []
+        valid = []
+        for cert in self.account_certificates.get(account_id, ()):
+            if cert.product_line == product_line and cert.at <= t < cert.valid_until:
+                revoked = self.revocations.get(cert.certificate_id)
+                if revoked is None or revoked.annulled_at is not None or t < revoked.at:
+                    valid.append(cert.certificate_id)
+        return valid
+
+    def rated(self, company_id: str, product_line: str, t: datetime) -> bool:
+        """Whether the company holds a rating of the minimum stars or more for the line at t."""
+        for start, end, stars in self.rating_periods.get((company_id, product_line), ()):
+            if start <= t < end and stars >= self.policy.minimum_stars:
+                return True
+        return False
+
+    def add_rating(self, rating: RatingIssued) -> None:
+        """A rating lasts one calendar year from issue; its end is computed once, here."""
+        end = add_months(rating.at, self.policy.rating_valid_months, self.policy.tz)
+        self.ratings[(rating.company_id, rating.product_line)].append(rating)
+        self.rating_periods[(rating.company_id, rating.product_line)].append((rating.at, end, rating.stars))
+        self.rating_ends[rating.id] = end
+
+    def rating_end(self, rating: RatingIssued) -> datetime:
+        return self.rating_ends[rating.id]
+
+    def device(self, barcode: str) -> Device | None:
+        return self.devices.get(barcode)

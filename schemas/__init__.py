@@ -1,0 +1,1 @@
+"""The wire contract: input facts and derived events, as versioned msgspec Structs."""
