@@ -51,6 +51,22 @@ def in_event_order(facts: list[Fact]) -> None:
         facts[i:end] = sorted(facts[i:end], key=sort_key)
 
 
+def apply_in_order(state: State, ordered: list[Fact]) -> None:
+    """Apply facts already in event order, each after the deadlines due at or before its instant."""
+    scheduled = state.scheduled
+    for fact in ordered:
+        while scheduled and scheduled[0][0] <= fact.at:
+            codes_deadline(state, heapq.heappop(scheduled)[2])
+        HANDLERS[type(fact)](state, fact)
+
+
+def fire_deadlines(state: State, until: datetime | None) -> None:
+    """Apply the deadlines due up to `until` (every one when None)."""
+    scheduled = state.scheduled
+    while scheduled and (until is None or scheduled[0][0] <= until):
+        codes_deadline(state, heapq.heappop(scheduled)[2])
+
+
 def project(facts: Iterable[Fact], policy: Policy, as_of: datetime | None = None) -> State:
     """Fold the facts with event time <= as_of (all when None) in event-time order into a State.
 
@@ -63,13 +79,8 @@ def project(facts: Iterable[Fact], policy: Policy, as_of: datetime | None = None
     in_event_order(distinct)
     state = State(policy)
     state.annulled = {f.violation_id: f.at for f in distinct if type(f) is ViolationAnnulled}
-    scheduled = state.scheduled
-    for fact in distinct:
-        while scheduled and scheduled[0][0] <= fact.at:
-            codes_deadline(state, heapq.heappop(scheduled)[2])
-        HANDLERS[type(fact)](state, fact)
-    while scheduled and (as_of is None or scheduled[0][0] <= as_of):
-        codes_deadline(state, heapq.heappop(scheduled)[2])
+    apply_in_order(state, distinct)
+    fire_deadlines(state, as_of)
     for keep, drop in conflicts:
         anomaly(
             state, drop.id, drop.at, f"two different facts share id {drop.id}; kept the {keep.source} one"
