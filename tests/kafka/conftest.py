@@ -1,0 +1,42 @@
+"""Every test here talks to a real Kafka broker. If none answers, the session starts one with
+deploy/kafka/broker.sh (and stops it afterwards); if that fails, the tests fail: they never skip."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parents[2]
+BROKER = ROOT / "deploy" / "kafka" / "broker.sh"
+PROBE = ROOT / "deploy" / "kafka" / "probe.py"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if Path(str(item.fspath)).is_relative_to(Path(__file__).parent):
+            item.add_marker(pytest.mark.kafka)
+
+
+def _reachable() -> bool:
+    return subprocess.run([sys.executable, str(PROBE), "-q", "--timeout", "3"], check=False).returncode == 0
+
+
+@pytest.fixture(scope="session", autouse=True)
+def kafka_broker() -> Iterator[str]:
+    bootstrap = os.environ.get("HOTLINE_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
+    started_here = False
+    if not _reachable():
+        result = subprocess.run(["bash", str(BROKER), "start"], capture_output=True, text=True, check=False)
+        if result.returncode != 0 or not _reachable():
+            pytest.fail(
+                f"no Kafka broker at {bootstrap} and `{BROKER} start` failed:\n{result.stdout}{result.stderr}"
+            )
+        started_here = True
+    yield bootstrap
+    if started_here:
+        subprocess.run(["bash", str(BROKER), "stop"], capture_output=True, check=False)
