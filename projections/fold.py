@@ -78,9 +78,13 @@ def project(facts: Iterable[Fact], policy: Policy, as_of: datetime | None = None
         distinct = [fact for fact in distinct if fact.at <= as_of]
     in_event_order(distinct)
     state = State(policy)
-    state.annulled = {f.violation_id: f.at for f in distinct if type(f) is ViolationAnnulled}
+    annulments = [fact for fact in distinct if type(fact) is ViolationAnnulled]
+    state.annulled = {fact.violation_id: fact.at for fact in annulments}  # void from the start
     apply_in_order(state, distinct)
     fire_deadlines(state, as_of)
+    for fact in annulments:
+        if fact.violation_id not in state.pending:
+            anomaly(state, fact.id, fact.at, f"no report or suspicion {fact.violation_id}: nothing to annul")
     for keep, drop in conflicts:
         anomaly(
             state, drop.id, drop.at, f"two different facts share id {drop.id}; kept the {keep.source} one"

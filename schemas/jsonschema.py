@@ -83,10 +83,13 @@ def schemas() -> dict[str, dict[str, Any]]:
 
 
 def export(out_dir: Path) -> list[Path]:
-    """Write the schemas into `out_dir` (sorted keys, indent 2, so the output is byte-stable)."""
+    """Write the schemas and the AsyncAPI document of the topics into `out_dir` (sorted keys,
+    indent 2, so the output is byte-stable)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
-    for name, schema in schemas().items():
+    from schemas.asyncapi import document
+
+    for name, schema in {**schemas(), "asyncapi.json": document()}.items():
         path = out_dir / name
         text = json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
         path.write_text(text, encoding="utf-8")
