@@ -221,6 +221,40 @@ def demo(
     run_demo(log, seed, companies, engineers, months)
 
 
+Namespace = Annotated[
+    str | None, typer.Option(envvar="HOTLINE_NAMESPACE", help="Topic name prefix (hotline).")
+]
+Servers = Annotated[str | None, typer.Option(envvar="HOTLINE_KAFKA_BOOTSTRAP", help="host:port[,host:port].")]
+
+
+@app.command()
+def topics(servers: Servers = None, namespace: Namespace = None) -> None:
+    """Create the Kafka topics that do not exist yet (4 partitions; facts kept for ever)."""
+    from consumers.kafka_log import ensure_topics
+
+    created = _guard_kafka(lambda: ensure_topics(servers, namespace))
+    render.console.print(
+        f"created {len(created)} topics: {', '.join(created)}" if created else "all topics exist"
+    )
+
+
+def _guard_kafka(fn: Callable[[], T]) -> T:
+    """A broker that does not answer is one clear line, not a stack trace."""
+    from kafka.errors import KafkaError
+
+    try:
+        return fn()
+    except (KafkaError, RuntimeError) as e:
+        _fail(f"Kafka at {_bootstrap()}: {e} (try `hotline broker start`, or set HOTLINE_KAFKA_BOOTSTRAP)")
+    raise AssertionError("unreachable")
+
+
+def _bootstrap() -> str:
+    from consumers.kafka_log import bootstrap
+
+    return bootstrap()
+
+
 broker = typer.Typer(help="A local Apache Kafka broker (KRaft, 127.0.0.1) from Maven Central jars.")
 app.add_typer(broker, name="broker")
 BROKER_SCRIPT = Path(__file__).parents[1] / "deploy" / "kafka" / "broker.sh"
