@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 
-import msgspec
 from rich.progress import Progress
 
 from consumers.embedded import Hotline
@@ -15,7 +15,8 @@ from hotline import render
 from producers.ingest import ingest_files, write_rejects
 from producers.synthetic import generate
 from projections.explain import explain
-from projections.view import digest, snapshot
+from projections.state import State
+from projections.view import Snapshot, digest, snapshot
 from schemas.codec import fact_to_json
 from schemas.derived import CallRequest
 
@@ -75,7 +76,7 @@ def run_demo(log_path: Path, seed: int, companies: int, engineers: int, months: 
     )
 
 
-def _show_examples(hl: Hotline, state, snap, as_of) -> None:  # type: ignore[no-untyped-def]
+def _show_examples(hl: Hotline, state: State, snap: Snapshot, as_of: datetime) -> None:
     console = render.console
     rules = Counter(v.rule for v in snap.violations if v.annulled_at is None)
     console.print(f"\nEvery rule fired: {len(rules)} of 12 rule ids have confirmed violations.")
@@ -111,4 +112,3 @@ def _show_examples(hl: Hotline, state, snap, as_of) -> None:  # type: ignore[no-
             f"{verdict} account {call.account_id} from {call.number} barcode {call.barcode}: "
             + ("; ".join(f"{r.code} ({r.detail})" for r in reasons) or "all clear")
         )
-    _ = msgspec
