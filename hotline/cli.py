@@ -12,7 +12,7 @@ import msgspec
 import typer
 
 from consumers.embedded import DEFAULT_LOG, Hotline
-from domain.policy import PolicyError
+from domain.policy import PolicyError, load_policy
 from hotline import render
 from hotline.timeparse import TimeError, parse_time
 from producers.ingest import ingest_files, write_rejects
@@ -165,10 +165,24 @@ def replay(
     policy: PolicyOption = None,
     as_of: AsOf = None,
     upto_offset: Annotated[int | None, typer.Option(help="Replay only up to this log offset.")] = None,
+    from_kafka: Annotated[bool, typer.Option(help="Read the facts topic from offset 0 instead.")] = False,
+    servers: Servers = None,
+    namespace: Namespace = None,
 ) -> None:
-    """Rebuild every projection from the log and print a digest of the state, to compare two runs."""
+    """Rebuild every projection from the log (or Kafka) and print a digest, to compare two runs."""
     import time
 
+    if from_kafka:
+        from consumers.kafka_replay import replay_from_kafka
+
+        pol = _guard(lambda: load_policy(policy))
+        t = None if as_of is None else _guard(lambda: parse_time(as_of, pol.tz, "--as-of"))
+        digest, n, took = _guard_kafka(lambda: replay_from_kafka(servers, namespace, t, pol))
+        render.console.print(
+            f"replayed {n} facts from Kafka in {took:.2f}s ({n / max(took, 1e-9):,.0f} facts/s)"
+        )
+        print(f"digest {digest}")
+        return
     hl = _open(log, policy)
     t = _time(hl, as_of, "--as-of")
     started = time.perf_counter()
@@ -253,6 +267,74 @@ def _bootstrap() -> str:
     from consumers.kafka_log import bootstrap
 
     return bootstrap()
+
+
+@app.command()
+def produce(
+    files: Annotated[list[Path], typer.Argument(help="JSON Lines or CSV files of facts.")],
+    source: Annotated[str, typer.Option(help="Which producer this is: crm, callcentre or any.")] = "any",
+    servers: Servers = None,
+    namespace: Namespace = None,
+) -> None:
+    """Validate facts and publish them to Kafka, keyed by subject; bad lines go to the rejects topic."""
+    from producers.kafka_producer import PublishError, main_produce
+
+    for path in files:
+        if not path.is_file():
+            _fail(f"{path}: no such file")
+    try:
+        report = _guard_kafka(lambda: main_produce(files, source, servers, namespace))
+    except PublishError as e:
+        _fail(str(e))
+    for r in report.rejected[:20]:
+        render.console.print(f"[yellow]rejected[/] {r.file}:{r.line} field {r.field or '-'}: {r.reason}")
+    if len(report.rejected) > 20:
+        render.console.print(f"... and {len(report.rejected) - 20} more (all on the rejects topic)")
+    render.console.print(report.summary())
+
+
+@app.command()
+def worker(
+    index: Annotated[int, typer.Option(help="This worker's number, from 0.")] = 0,
+    of: Annotated[int, typer.Option("--of", help="How many workers share the output.")] = 1,
+    servers: Servers = None,
+    namespace: Namespace = None,
+    datadir: Annotated[Path | None, typer.Option(help="RocksDB and status files of this worker.")] = None,
+    policy: PolicyOption = None,
+) -> None:
+    """Run a faust stream processor: the whole projection, publishing the keys this worker owns."""
+    from consumers.worker.main import main_worker
+
+    if not 0 <= index < of:
+        _fail(f"--index must be between 0 and {of - 1} for --of {of}")
+    _guard_kafka(lambda: main_worker(index, of, servers, namespace, datadir, policy_path=policy))
+
+
+@app.command()
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    servers: Servers = None,
+    namespace: Namespace = None,
+    policy: PolicyOption = None,
+) -> None:
+    """The query API for dashboards and call routing (admission, blacklist, counters, explain)."""
+    from consumers.api import main_serve
+
+    _guard_kafka(lambda: main_serve(host, port, servers, namespace, policy_path=policy))
+
+
+@app.command("ingest-server")
+def ingest_server(
+    host: str = "127.0.0.1",
+    port: int = 8081,
+    servers: Servers = None,
+    namespace: Namespace = None,
+) -> None:
+    """HTTP ingest: POST /facts with JSON Lines; validated, published, bad lines to the rejects topic."""
+    from producers.http_ingest import main_ingest_server
+
+    _guard_kafka(lambda: main_ingest_server(host, port, servers, namespace))
 
 
 broker = typer.Typer(help="A local Apache Kafka broker (KRaft, 127.0.0.1) from Maven Central jars.")

@@ -24,44 +24,58 @@ class IngestReport:
 
 
 def admit_batch(log: EmbeddedLog, parsed: list[tuple[str, int, Fact]]) -> tuple[list[Fact], list[Rejection]]:
-    """Reference and id checks against the log plus the whole batch, so the order of lines never matters."""
-    introduced: dict[str, set[str]] = defaultdict(set)
-    for _, _, fact in parsed:
-        if (entity := ENTITY_KEYS.get(type(fact))) is not None:
-            introduced[entity[0]].add(getattr(fact, entity[1]))
-    wanted: dict[str, set[str]] = defaultdict(set)
-    for _, _, fact in parsed:
-        for attr, kind in _refs(fact):
-            wanted[kind].add(attr)
-    stored = {kind: log.known(kind, keys) for kind, keys in wanted.items()}
-
-    def known(kind: str, key: str) -> bool:
-        return key in introduced[kind] or key in stored.get(kind, ())
-
-    good: list[Fact] = []
+    """Id and reference checks against the log plus the batch. A reference may point to any line of
+    the batch, whatever its place, but only to a line that is itself accepted: refusing a fact can
+    refuse what relied on it, so the check runs until nothing more is refused."""
     rejected: list[Rejection] = []
-    in_batch: dict[str, bytes] = {}
+    bodies: dict[str, bytes] = {}
+    candidates: list[tuple[str, int, Fact]] = []
     for file, line, fact in parsed:
-        raw = msgspec.json.encode(fact).decode()
         body = to_msgpack(fact)
-        earlier = in_batch.get(fact.id) or log.stored_body(fact.id)
+        earlier = bodies.get(fact.id) or log.stored_body(fact.id)
         if earlier is not None and earlier != body:
-            rejected.append(
-                Rejection(
-                    file=file,
-                    line=line,
-                    field="id",
-                    raw=raw,
-                    reason=f"id {fact.id!r} is already used by a different fact",
-                )
-            )
+            reason = f"id {fact.id!r} is already used by a different fact"
+            rejected.append(Rejection(file=file, line=line, field="id", reason=reason, raw=_raw(fact)))
             continue
-        problems = unknown_references(fact, known)
-        rejected += [Rejection(file=file, line=line, field=a, reason=r, raw=raw) for a, r in problems]
-        if not problems:
-            in_batch[fact.id] = body
-            good.append(fact)
-    return good, rejected
+        bodies[fact.id] = body
+        candidates.append((file, line, fact))
+    wanted: dict[str, set[str]] = defaultdict(set)
+    for _, _, fact in candidates:
+        for key, kind in _refs(fact):
+            wanted[kind].add(key)
+    stored = {kind: log.known(kind, keys) for kind, keys in wanted.items()}
+    while True:
+        introduced: dict[str, set[str]] = defaultdict(set)
+        for _, _, fact in candidates:
+            if (entity := ENTITY_KEYS.get(type(fact))) is not None:
+                introduced[entity[0]].add(getattr(fact, entity[1]))
+
+        def known(kind: str, key: str, introduced: dict[str, set[str]] = introduced) -> bool:
+            return key in introduced[kind] or key in stored.get(kind, ())
+
+        refused = {
+            id(candidate): problems
+            for candidate in candidates
+            if (problems := unknown_references(candidate[2], known))
+        }
+        if not refused:
+            return [fact for _, _, fact in candidates], rejected
+        for candidate in candidates:
+            for attr, reason in refused.get(id(candidate), ()):
+                rejected.append(
+                    Rejection(
+                        file=candidate[0],
+                        line=candidate[1],
+                        field=attr,
+                        reason=reason,
+                        raw=_raw(candidate[2]),
+                    )
+                )
+        candidates = [c for c in candidates if id(c) not in refused]
+
+
+def _raw(fact: Fact) -> str:
+    return msgspec.json.encode(fact).decode()
 
 
 def _refs(fact: Fact) -> Iterable[tuple[str, str]]:

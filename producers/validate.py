@@ -106,6 +106,17 @@ def parse_lines(lines: Iterable[bytes], file: str) -> tuple[list[tuple[int, f.Fa
         raw = line.decode("utf-8", "replace").rstrip("\n")
         try:
             fact = fact_from_json(line)
+        except UnicodeDecodeError:
+            rejected.append(
+                Rejection(
+                    file=file,
+                    line=number,
+                    field=None,
+                    raw=raw,
+                    reason="not UTF-8 text: facts are JSON encoded as UTF-8",
+                )
+            )
+            continue
         except (msgspec.DecodeError, VersionError) as err:
             field, reason = explain_decode_error(err)
             if reason == "missing required field":

@@ -137,3 +137,24 @@ def test_rejects_file_lists_each_bad_line(tmp_path: Path) -> None:
     rows = [msgspec.json.decode(line) for line in out.read_bytes().splitlines()]
     assert [row["line"] for row in rows] == [1, 5]
     assert all(row["reason"] for row in rows)
+
+
+def test_a_line_that_is_not_utf8_is_refused_alone(tmp_path: Path) -> None:
+    source = tmp_path / "latin1.jsonl"
+    source.write_bytes(
+        GOOD[0].encode() + b"\n" + '{"type":"company.registered","name":"Café"}'.encode("latin-1") + b"\n"
+    )
+    log = EmbeddedLog(tmp_path / "log.db")
+    report = ingest_files(log, [source])
+    assert [(r.line, r.reason) for r in report.rejected] == [
+        (2, "not UTF-8 text: facts are JSON encoded as UTF-8")
+    ]
+    assert report.appended == 1
+
+
+def test_a_refused_fact_introduces_nothing_to_the_rest_of_the_batch(tmp_path: Path) -> None:
+    """The account is refused (its company is unknown), so the call that relies on it is refused too."""
+    bad_account = GOOD[1].replace('"company_id":"C1"', '"company_id":"C-404"')
+    log, rejected = ingest(tmp_path, [bad_account, GOOD[2]])
+    assert sorted((r.line, r.field) for r in rejected) == [(1, "company_id"), (2, "account_id")]
+    assert log.count() == 0

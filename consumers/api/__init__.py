@@ -1,0 +1,13 @@
+"""The query API for dashboards and call routing (Starlette, msgspec responses).
+
+Every process holds the whole projection (consumers.replica), so any process answers any key.
+Modules: app (routes and handlers), params (validated query parameters), models (answers),
+openapi (the document), decisions (recording admission decisions), serve (the process).
+"""
+
+from consumers.api.app import create_app
+from consumers.api.decisions import DecisionPublisher
+from consumers.api.openapi import openapi_document, write_openapi
+from consumers.api.serve import main_serve
+
+__all__ = ["DecisionPublisher", "create_app", "main_serve", "openapi_document", "write_openapi"]

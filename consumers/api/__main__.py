@@ -1,0 +1,3 @@
+from consumers.api.serve import main
+
+main()

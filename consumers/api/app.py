@@ -1,0 +1,335 @@
+"""The query API for dashboards and call routing (Starlette, msgspec responses).
+
+Every process holds the whole projection (consumers.replica), so any process answers any key. Query
+parameters are validated with pydantic at the edge: a bad one gets a 400 naming the parameter and the
+reason, never a stack trace. Times are ISO 8601; a date, or a time without an offset, is on the
+policy's calendar. A time left out means now, except for /digest, where it means what `hotline
+replay` means: every fact, every deadline.
+
+Run: python -m consumers.api serve --port 8000   (or `hotline serve`); python -m consumers.api openapi
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, tzinfo
+from typing import Any, TypeVar
+
+import msgspec
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from consumers.api.models import (
+    BlacklistAnswer,
+    CertificateStatus,
+    CompanyCounters,
+    DigestAnswer,
+    Health,
+    MsgspecResponse,
+    Problem,
+    Readiness,
+    SubjectBlacklist,
+)
+from consumers.api.openapi import openapi_document
+from consumers.api.params import (
+    _QUERY_NAME,
+    AdmissionParams,
+    ApiError,
+    AsOfParams,
+    BlacklistParams,
+    SubjectPath,
+    _bad,
+    _call_problem,
+    _parse,
+)
+from consumers.replica import Replica
+from domain.admission import admit_call
+from domain.policy import Policy
+from hotline.timeparse import TimeError, parse_time
+from projections.explain import explain
+from projections.projector import Projector
+from projections.state import State
+from projections.view import (
+    BlacklistEntry,
+    CompanyCounter,
+    _counters,
+    digest,
+    penalty_status,
+    snapshot,
+)
+from schemas.derived import AdmissionDecision, CallRequest
+
+log = logging.getLogger("hotline.api")
+T = TypeVar("T")
+Recorder = Callable[[AdmissionDecision], Awaitable[None] | None]  # may be async (start/stop hooks too)
+
+
+class Api:
+    def __init__(self, replica: Replica, recorder: Recorder | None) -> None:
+        self.replica = replica
+        self.policy: Policy = replica.policy
+        self.recorder = recorder
+
+    def _require_ready(self) -> None:
+        if not self.replica.ready:
+            raise ApiError(
+                503,
+                f"not ready: still reading the facts topic ({self.replica.applied} facts so far); "
+                "retry when GET /ready answers 200",
+            )
+
+    async def _answer(self, t: datetime | None, fn: Callable[[State], T], exact: bool, fast: bool) -> T:
+        """fn over the projection at t: in the event loop when the live state answers at once (`fast`
+        questions are small), else in a worker thread (a fold, or the feeder holding the lock)."""
+        self._require_ready()
+        if fast and t is not None:
+            done, value = self.replica.try_read(t, fn, exact)
+            if done:
+                return value  # type: ignore[return-value]
+        return await run_in_threadpool(self.replica.read, t, fn, exact)
+
+    # admission ----------------------------------------------------------------------------------
+    async def admission(self, request: Request) -> Response:
+        tz = self.policy.tz
+        if request.method == "POST":
+            call = self._call_from_body(await request.body(), tz)
+        else:
+            q = _parse(AdmissionParams, dict(request.query_params), tz)
+            try:
+                call = msgspec.convert(
+                    {
+                        "account_id": q.account,
+                        "number": q.number,
+                        "barcode": q.barcode,
+                        "stated_model": q.model,
+                        "stated_site": q.site,
+                        "channel": q.channel,
+                        "at": q.at,
+                    },
+                    CallRequest,
+                )
+            except msgspec.ValidationError as err:
+                raise _call_problem(err, _QUERY_NAME) from None
+        return MsgspecResponse(await self.decide(call))
+
+    def _call_from_body(self, body: bytes, tz: tzinfo) -> CallRequest:
+        try:
+            raw = msgspec.json.decode(body)
+        except msgspec.DecodeError:
+            raise _bad("body", "not valid JSON") from None
+        if not isinstance(raw, dict):
+            raise _bad("body", "expected a JSON object: a CallRequest")
+        if isinstance(raw.get("at"), str):
+            try:
+                raw["at"] = parse_time(raw["at"], tz, "at")
+            except TimeError as err:
+                raise _bad("at", str(err).removeprefix("at: ")) from None
+        try:
+            return msgspec.convert(raw, CallRequest)
+        except msgspec.ValidationError as err:
+            raise _call_problem(err, {}) from None
+
+    async def decide(self, call: CallRequest) -> AdmissionDecision:
+        """admit_call on the live projection; the decision is recorded (admission-decisions topic)."""
+        at = call.at or datetime.now(UTC)
+        policy = self.policy
+        replica = self.replica
+
+        def reasons(state: State) -> tuple[Any, int]:
+            return admit_call(state, call, at, policy), replica.applied
+
+        # Admission asks time-indexed questions, so the live state answers any t after the last fact
+        # even if a later deadline has fired for another question (its penalty starts after t).
+        found, known = await self._answer(at, reasons, exact=False, fast=True)
+        decision = AdmissionDecision(
+            id=f"adm-{uuid.uuid4().hex}",
+            at=at,
+            policy_version=policy.version,
+            request=call,
+            admitted=not found,
+            reasons=found,
+            known_up_to=known,
+        )
+        if self.recorder is not None:
+            try:
+                pending = self.recorder(decision)
+                if pending is not None:
+                    await pending
+            except Exception:  # the caller still gets its answer; the failure is logged loudly
+                log.exception("could not record admission decision %s", decision.id)
+        return decision
+
+    # blacklist ----------------------------------------------------------------------------------
+    async def blacklist(self, request: Request) -> Response:
+        q = _parse(BlacklistParams, dict(request.query_params), self.policy.tz)
+        t = q.as_of or datetime.now(UTC)
+
+        def entries(state: State) -> list[BlacklistEntry]:
+            out = []
+            for _, p in sorted(state.penalties.items()):
+                if q.kind is not None and p.subject_kind != q.kind:
+                    continue
+                if q.subject is not None and p.subject != q.subject:
+                    continue
+                if q.all or p.covers(t):
+                    out.append(BlacklistEntry(penalty=p, status=penalty_status(p, t)))
+            return out
+
+        found = await self._answer(t, entries, exact=True, fast=False)
+        return MsgspecResponse(BlacklistAnswer(as_of=t, entries=found))
+
+    async def blacklist_subject(self, request: Request) -> Response:
+        path = _parse(SubjectPath, dict(request.path_params), self.policy.tz)
+        q = _parse(AsOfParams, dict(request.query_params), self.policy.tz)
+        t = q.as_of or datetime.now(UTC)
+
+        def entries(state: State) -> list[BlacklistEntry]:
+            mine = [
+                p
+                for p in state.penalties.values()
+                if p.subject_kind == path.kind and p.subject == path.subject
+            ]
+            return [BlacklistEntry(penalty=p, status=penalty_status(p, t)) for p in sorted(mine, key=_by_id)]
+
+        found = await self._answer(t, entries, exact=True, fast=False)
+        return MsgspecResponse(
+            SubjectBlacklist(
+                kind=path.kind,
+                subject=path.subject,
+                as_of=t,
+                blacklisted=any(e.status == "in force" for e in found),
+                entries=found,
+            )
+        )
+
+    # counters, certificates, explain ------------------------------------------------------------
+    async def company_counters(self, request: Request) -> Response:
+        company_id = request.path_params["company_id"]
+        q = _parse(AsOfParams, dict(request.query_params), self.policy.tz)
+        t = q.as_of or datetime.now(UTC)
+
+        def counters(state: State) -> list[CompanyCounter] | None:
+            if company_id not in state.companies:
+                return None
+            return [c for c in _counters(state, t) if c.company_id == company_id]
+
+        found = await self._answer(t, counters, exact=True, fast=True)
+        if found is None:
+            raise ApiError(404, f"no company {company_id} as of {t.isoformat()}")
+        return MsgspecResponse(CompanyCounters(company_id=company_id, as_of=t, counters=found))
+
+    async def certificates(self, request: Request) -> Response:
+        account_id = request.path_params["account_id"]
+        q = _parse(AsOfParams, dict(request.query_params), self.policy.tz)
+        t = q.as_of or datetime.now(UTC)
+
+        def status(state: State) -> CertificateStatus | None:
+            if account_id not in state.accounts:
+                return None
+            return CertificateStatus(
+                account_id=account_id,
+                as_of=t,
+                revoked=list(state.account_revocations.get(account_id, ())),
+                permanent=state.permanent_revocation(account_id, t),
+            )
+
+        found = await self._answer(t, status, exact=True, fast=True)
+        if found is None:
+            raise ApiError(404, f"no account {account_id} as of {t.isoformat()}")
+        return MsgspecResponse(found)
+
+    async def explain(self, request: Request) -> Response:
+        path = _parse(SubjectPath, dict(request.path_params), self.policy.tz)
+        q = _parse(AsOfParams, dict(request.query_params), self.policy.tz)
+        t = q.as_of or datetime.now(UTC)
+        found = await self._answer(
+            t, lambda state: explain(state, path.kind, path.subject, t), exact=True, fast=False
+        )
+        return MsgspecResponse(found)
+
+    async def digest(self, request: Request) -> Response:
+        q = _parse(AsOfParams, dict(request.query_params), self.policy.tz)
+        found = await self._answer(
+            q.as_of, lambda state: digest(snapshot(state, q.as_of)), exact=True, fast=False
+        )
+        return MsgspecResponse(DigestAnswer(as_of=q.as_of, digest=found, facts=self.replica.applied))
+
+    # operations ---------------------------------------------------------------------------------
+    async def health(self, request: Request) -> Response:
+        return MsgspecResponse(Health(status="up"))
+
+    async def ready(self, request: Request) -> Response:
+        r = self.replica
+        body = Readiness(ready=r.ready, facts=r.applied, records=r.records, error=r.error)
+        return MsgspecResponse(body, status_code=200 if r.ready else 503)
+
+    async def openapi(self, request: Request) -> Response:
+        return MsgspecResponse(openapi_document())
+
+
+def _by_id(p: Any) -> str:
+    return str(p.id)
+
+
+async def _api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return MsgspecResponse(exc.problem, status_code=exc.problem.status)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return MsgspecResponse(Problem(status=exc.status_code, error=exc.detail), status_code=exc.status_code)
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    log.error("internal error on %s %s", request.method, request.url.path, exc_info=exc)
+    return MsgspecResponse(
+        Problem(status=500, error="internal error (logged on the server)"), status_code=500
+    )
+
+
+def create_app(source: Replica | Projector, recorder: Recorder | None = None) -> Starlette:
+    """The query API over a replica (kept current from Kafka) or a filled Projector (tests, benches).
+
+    `recorder` receives every admission decision (main_serve publishes them to admission-decisions)."""
+    replica = source if isinstance(source, Replica) else Replica.from_projector(source)
+    api = Api(replica, recorder)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if (start := getattr(recorder, "start", None)) is not None:
+            await start()
+        replica.start()
+        try:
+            yield
+        finally:
+            replica.stop()
+            if (stop := getattr(recorder, "stop", None)) is not None:
+                await stop()
+
+    routes = [
+        Route("/admission", api.admission, methods=["GET", "POST"]),
+        Route("/blacklist", api.blacklist, methods=["GET"]),
+        Route("/blacklist/{kind}/{subject}", api.blacklist_subject, methods=["GET"]),
+        Route("/companies/{company_id}/counters", api.company_counters, methods=["GET"]),
+        Route("/accounts/{account_id}/certificates", api.certificates, methods=["GET"]),
+        Route("/explain/{kind}/{subject}", api.explain, methods=["GET"]),
+        Route("/digest", api.digest, methods=["GET"]),
+        Route("/health", api.health, methods=["GET"]),
+        Route("/ready", api.ready, methods=["GET"]),
+        Route("/openapi.json", api.openapi, methods=["GET"]),
+    ]
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={ApiError: _api_error, HTTPException: _http_error, Exception: _server_error},
+    )
+    app.state.replica = replica
+    return app

@@ -1,0 +1,54 @@
+"""Admission decisions recorded on the admission-decisions topic."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from consumers.api.models import _encoder
+from schemas.derived import AdmissionDecision
+
+log = logging.getLogger("hotline.api")
+
+
+class DecisionPublisher:
+    """Records admission decisions on the admission-decisions topic, keyed by account.
+
+    aiokafka in the event loop: a send appends to a batch built in Cython and returns; delivery
+    (acks=all, idempotent) is confirmed in the background and a failure is logged. kafka-python's
+    producer, with its sender thread taking the GIL, cost the API about 40% of its rate here."""
+
+    def __init__(self, servers: str | None, namespace: str | None) -> None:
+        from consumers.kafka_log import bootstrap, topic_name
+        from schemas.topics import DERIVED
+
+        self.servers = servers or bootstrap()
+        self.topic = topic_name(DERIVED["admission-decisions"], namespace)
+        self.producer: Any = None
+
+    async def start(self) -> None:
+        from aiokafka import AIOKafkaProducer
+
+        self.producer = AIOKafkaProducer(
+            bootstrap_servers=self.servers,
+            acks="all",
+            enable_idempotence=True,
+            compression_type="lz4",
+            linger_ms=5,
+        )
+        await self.producer.start()
+
+    async def __call__(self, decision: AdmissionDecision) -> None:
+        delivery = await self.producer.send(
+            self.topic, value=_encoder.encode(decision), key=decision.request.account_id.encode()
+        )
+        delivery.add_done_callback(lambda done: _delivered(done, decision.id))
+
+    async def stop(self) -> None:
+        if self.producer is not None:
+            await self.producer.stop()  # flushes what is still batched
+
+
+def _delivered(done: Any, decision_id: str) -> None:
+    if done.cancelled() or done.exception() is not None:
+        log.error("admission decision %s not recorded: %s", decision_id, done.exception())

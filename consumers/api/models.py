@@ -1,0 +1,82 @@
+"""The API's answers, as msgspec Structs, and the response class that encodes them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import msgspec
+from starlette.responses import Response
+
+from projections.view import (
+    BlacklistEntry,
+    CompanyCounter,
+)
+from schemas.derived import AllCertificatesRevoked, CertificateRevoked
+
+
+# --- responses ------------------------------------------------------------------------------------
+class ParameterProblem(msgspec.Struct, kw_only=True):
+    parameter: str
+    reason: str
+
+
+class Problem(msgspec.Struct, kw_only=True):
+    """Every error: the status, one line saying what went wrong, and each bad parameter with why."""
+
+    status: int
+    error: str
+    problems: list[ParameterProblem] = []
+
+
+class BlacklistAnswer(msgspec.Struct, kw_only=True):
+    as_of: datetime
+    entries: list[BlacklistEntry]
+
+
+class SubjectBlacklist(msgspec.Struct, kw_only=True):
+    kind: str
+    subject: str
+    as_of: datetime
+    blacklisted: bool
+    entries: list[BlacklistEntry]  # every entry the subject ever had, with its status at as_of
+
+
+class CompanyCounters(msgspec.Struct, kw_only=True):
+    company_id: str
+    as_of: datetime
+    counters: list[CompanyCounter]
+
+
+class CertificateStatus(msgspec.Struct, kw_only=True):
+    account_id: str
+    as_of: datetime
+    revoked: list[CertificateRevoked]  # the tally toward permanent revocation (annulled ones excluded)
+    permanent: AllCertificatesRevoked | None
+
+
+class DigestAnswer(msgspec.Struct, kw_only=True):
+    as_of: datetime | None
+    digest: str
+    facts: int
+
+
+class Health(msgspec.Struct, kw_only=True):
+    status: str
+
+
+class Readiness(msgspec.Struct, kw_only=True):
+    ready: bool
+    facts: int  # distinct facts applied
+    records: int  # records read from the facts topic
+    error: str | None = None
+
+
+_encoder = msgspec.json.Encoder()
+
+
+class MsgspecResponse(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return _encoder.encode(content)

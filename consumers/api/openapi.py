@@ -1,0 +1,185 @@
+"""The OpenAPI 3.1 document of the query API (docs/openapi.json; `python -m consumers.api openapi`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from consumers.api.models import (
+    BlacklistAnswer,
+    CertificateStatus,
+    CompanyCounters,
+    DigestAnswer,
+    Health,
+    Problem,
+    Readiness,
+    SubjectBlacklist,
+)
+from projections.explain import Explanation
+from schemas.derived import AdmissionDecision, CallRequest
+
+OPENAPI_PATH = Path(__file__).parents[2] / "docs" / "openapi.json"
+
+
+_REF = "#/components/schemas/{name}"
+_TIME = (
+    "ISO 8601 date or time, e.g. 2025-03-20 or 2025-03-20T10:00:00+08:00; a date or a time without "
+    "an offset is on the policy calendar (Asia/Shanghai)"
+)
+
+
+def _param(name: str, where: str, description: str, required: bool = False, schema: Any = None) -> Any:
+    return {
+        "name": name,
+        "in": where,
+        "required": required or where == "path",
+        "description": description,
+        "schema": schema or {"type": "string"},
+    }
+
+
+def _ok(name: str, description: str) -> Any:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": _REF.format(name=name)}}},
+    }
+
+
+def _get(summary: str, params: list[Any], ok: str, ok_text: str, extra: dict[str, str] | None = None) -> Any:
+    responses = {"200": _ok(ok, ok_text), "400": _ok("Problem", "a bad parameter, named with the reason")}
+    for status, text in (extra or {}).items():
+        responses[status] = _ok("Problem", text)
+    responses.setdefault("503", _ok("Problem", "not ready: the replica is still reading the facts topic"))
+    return {"summary": summary, "parameters": params, "responses": responses}
+
+
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI 3.1 document; the schemas are msgspec's JSON Schemas of the response types."""
+    _, components = msgspec.json.schema_components(
+        [
+            AdmissionDecision,
+            CallRequest,
+            BlacklistAnswer,
+            SubjectBlacklist,
+            CompanyCounters,
+            CertificateStatus,
+            Explanation,
+            DigestAnswer,
+            Health,
+            Readiness,
+            Problem,
+        ],
+        ref_template=_REF,
+    )
+    as_of = _param("as_of", "query", f"Event time (default now): {_TIME}")
+    kind = _param("kind", "path", "Subject kind", schema={"enum": ["account", "number", "company"]})
+    subject = _param("subject", "path", "Account id, phone number or company id")
+    admission_params = [
+        _param("account", "query", "Engineer account id", required=True),
+        _param("number", "query", "The caller's phone number", required=True),
+        _param("barcode", "query", "Device barcode or authorisation code", required=True),
+        _param("model", "query", "Product model the caller states", required=True),
+        _param("site", "query", "Customer site the caller states", required=True),
+        _param("channel", "query", "partner (default) or customer", schema={"enum": ["partner", "customer"]}),
+        _param("at", "query", f"When the call comes in (default now): {_TIME}"),
+    ]
+    decision_text = "the decision with every reason, in the order of RULES.md (empty = admitted); recorded"
+    admission_get = _get("May this call through?", admission_params, "AdmissionDecision", decision_text)
+    admission_post = {
+        "summary": "May this call through? (the request as a JSON body)",
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": _REF.format(name="CallRequest")}}},
+        },
+        "responses": admission_get["responses"],
+    }
+    blacklist_params = [
+        as_of,
+        _param(
+            "kind", "query", "Only this kind of subject", schema={"enum": ["account", "number", "company"]}
+        ),
+        _param("subject", "query", "Only this subject"),
+        _param(
+            "all", "query", "Every entry with its status, not only those in force", schema={"type": "boolean"}
+        ),
+    ]
+    paths = {
+        "/admission": {"get": admission_get, "post": admission_post},
+        "/blacklist": {
+            "get": _get(
+                "The blacklist in force now or as of a time", blacklist_params, "BlacklistAnswer", "entries"
+            )
+        },
+        "/blacklist/{kind}/{subject}": {
+            "get": _get(
+                "Every blacklist entry of one subject, with its status",
+                [kind, subject, as_of],
+                "SubjectBlacklist",
+                "the subject's entries",
+            )
+        },
+        "/companies/{company_id}/counters": {
+            "get": _get(
+                "A company's violation counters in the rolling year",
+                [_param("company_id", "path", "Company id"), as_of],
+                "CompanyCounters",
+                "the counters",
+                {"404": "no such company at that time"},
+            )
+        },
+        "/accounts/{account_id}/certificates": {
+            "get": _get(
+                "An account's revoked certificates (toward three strikes) and the permanent revocation",
+                [_param("account_id", "path", "Engineer account id"), as_of],
+                "CertificateStatus",
+                "the tally",
+                {"404": "no such account at that time"},
+            )
+        },
+        "/explain/{kind}/{subject}": {
+            "get": _get(
+                "Why: facts -> violations -> penalties, with the policy version",
+                [kind, subject, as_of],
+                "Explanation",
+                "the chain",
+            )
+        },
+        "/digest": {
+            "get": _get(
+                "Digest of the whole state (as `hotline replay`; without as_of: every fact, every deadline)",
+                [_param("as_of", "query", _TIME)],
+                "DigestAnswer",
+                "the digest",
+            )
+        },
+        "/health": {"get": {"summary": "The process is up", "responses": {"200": _ok("Health", "up")}}},
+        "/ready": {
+            "get": {
+                "summary": "Ready once the replica has caught up with the facts topic",
+                "responses": {"200": _ok("Readiness", "ready"), "503": _ok("Readiness", "still reading")},
+            }
+        },
+        "/openapi.json": {
+            "get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}}
+        },
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "hotline-governance query API",
+            "version": "1.0.0",
+            "description": (
+                "Admission checks, blacklist, counters, certificate tallies and explanations for the partner "
+                "support line. Every process holds the whole projection: any process answers any key."
+            ),
+        },
+        "paths": paths,
+        "components": {"schemas": components},
+    }
+
+
+def write_openapi(path: Path = OPENAPI_PATH) -> Path:
+    path.write_bytes(msgspec.json.format(msgspec.json.encode(openapi_document()), indent=2) + b"\n")
+    return path

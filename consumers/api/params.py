@@ -1,0 +1,114 @@
+"""Query parameters, validated with pydantic at the edge: a bad one is a 400 naming it and why."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, tzinfo
+from typing import Any, Literal, TypeVar
+
+import msgspec
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+
+from consumers.api.models import ParameterProblem, Problem
+from hotline.timeparse import TimeError, parse_time
+
+Kind = Literal["account", "number", "company"]
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, error: str, problems: list[ParameterProblem] | None = None) -> None:
+        super().__init__(error)
+        self.problem = Problem(status=status, error=error, problems=problems or [])
+
+
+def _bad(parameter: str, reason: str) -> ApiError:
+    return ApiError(
+        400, f"bad parameter {parameter}: {reason}", [ParameterProblem(parameter=parameter, reason=reason)]
+    )
+
+
+# --- parameters -----------------------------------------------------------------------------------
+def _time(value: Any, info: ValidationInfo) -> Any:
+    """ISO 8601; a date or an offset-less time is on the policy calendar (as the CLI reads times)."""
+    if value is None or isinstance(value, datetime):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("expected an ISO 8601 date or time")
+    name = info.field_name or "time"
+    try:
+        return parse_time(value, (info.context or {})["tz"], name)
+    except TimeError as err:
+        raise ValueError(str(err).removeprefix(f"{name}: ")) from None
+
+
+class _Params(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AsOfParams(_Params):
+    as_of: datetime | None = Field(default=None, description="Event time; default now.")
+    _as_of = field_validator("as_of", mode="before")(_time)
+
+
+class AdmissionParams(_Params):
+    account: str = Field(description="Engineer account id.")
+    number: str = Field(description="The caller's phone number.")
+    barcode: str = Field(description="Device barcode or authorisation code.")
+    model: str = Field(description="Product model the caller states.")
+    site: str = Field(description="Customer site the caller states.")
+    channel: Literal["partner", "customer"] = "partner"
+    at: datetime | None = Field(default=None, description="When the call comes in; default now.")
+    _at = field_validator("at", mode="before")(_time)
+
+
+class BlacklistParams(AsOfParams):
+    kind: Kind | None = Field(default=None, description="Only entries on this kind of subject.")
+    subject: str | None = Field(default=None, description="Only entries on this subject.")
+    all: bool = Field(default=False, description="Every entry with its status, not only those in force.")
+
+
+class SubjectPath(_Params):
+    kind: Kind
+    subject: str = Field(min_length=1)
+
+
+def _reason(error: Any) -> str:
+    if error["type"] == "missing":
+        return "required"
+    if error["type"] == "extra_forbidden":
+        return "unknown parameter"
+    return str(error["msg"]).removeprefix("Value error, ")
+
+
+P = TypeVar("P", bound=_Params)
+
+
+def _parse(model: type[P], data: dict[str, Any], tz: tzinfo) -> P:
+    try:
+        return model.model_validate(data, context={"tz": tz})
+    except ValidationError as err:
+        problems = [
+            ParameterProblem(parameter=".".join(map(str, e["loc"])) or "-", reason=_reason(e))
+            for e in err.errors(include_url=False)
+        ]
+        names = ", ".join(p.parameter for p in problems)
+        raise ApiError(400, f"bad parameters: {names}", problems) from None
+
+
+_MSGSPEC_FIELD = re.compile(r"^(.*?)(?: - at `\$\.([A-Za-z_]+)`)?$")
+_MSGSPEC_MISSING = re.compile(r"^Object missing required field `([A-Za-z_]+)`")
+_QUERY_NAME = {"account_id": "account", "stated_model": "model", "stated_site": "site"}
+
+
+def _call_problem(err: msgspec.ValidationError, names: dict[str, str]) -> ApiError:
+    """msgspec's message names the field (`- at $.number`); say it as the caller named it."""
+    text = str(err)
+    if missing := _MSGSPEC_MISSING.match(text):
+        return _bad(names.get(missing.group(1), missing.group(1)), "required")
+    match = _MSGSPEC_FIELD.match(text)
+    assert match is not None  # the pattern matches any string
+    field = match.group(2) or "body"
+    return _bad(names.get(field, field), match.group(1))
+
+
+# --- the app --------------------------------------------------------------------------------------

@@ -1,0 +1,80 @@
+"""`hotline serve` and `python -m consumers.api`: the API on a replica of the facts topic."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from consumers.api.app import create_app
+from consumers.api.decisions import DecisionPublisher
+from consumers.api.openapi import OPENAPI_PATH, write_openapi
+from consumers.replica import Replica
+from domain.policy import load_policy
+
+log = logging.getLogger("hotline.api")
+
+
+async def _probe(servers: str) -> None:
+    from aiokafka.client import AIOKafkaClient
+
+    client = AIOKafkaClient(bootstrap_servers=servers)
+    try:
+        await client.bootstrap()
+    finally:
+        await client.close()
+
+
+def main_serve(
+    host: str,
+    port: int,
+    servers: str | None,
+    namespace: str | None,
+    policy_path: Path | None = None,
+    log_level: str = "info",
+) -> None:
+    """`hotline serve`: the API on a replica of the facts topic; decisions go to admission-decisions.
+
+    Raises ConnectionError (one line) when no broker answers at `servers`."""
+    import asyncio
+
+    import uvicorn
+    from aiokafka.errors import KafkaError
+
+    from consumers.kafka_log import bootstrap
+
+    policy = load_policy(policy_path)
+    servers = servers or bootstrap()
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # the probe's failure is reported below
+    try:
+        asyncio.run(_probe(servers))
+    except (KafkaError, OSError) as err:
+        raise ConnectionError(f"no Kafka broker answers at {servers}: {err}") from None
+    finally:
+        logging.getLogger("aiokafka").setLevel(logging.NOTSET)
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    replica = Replica.from_kafka(servers, namespace, policy)
+    app = create_app(replica, DecisionPublisher(servers, namespace))
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m consumers.api")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="serve the query API on a replica of the facts topic")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--servers", default=None, help="bootstrap servers (default $HOTLINE_KAFKA_BOOTSTRAP)")
+    serve.add_argument("--namespace", default=None, help="topic namespace (default $HOTLINE_NAMESPACE)")
+    serve.add_argument("--policy", type=Path, default=None)
+    serve.add_argument("--log-level", default="info")
+    doc = commands.add_parser("openapi", help="write the OpenAPI document")
+    doc.add_argument("--out", type=Path, default=OPENAPI_PATH)
+    args = parser.parse_args(argv)
+    if args.command == "openapi":
+        print(f"wrote {write_openapi(args.out)}")
+        return
+    try:
+        main_serve(args.host, args.port, args.servers, args.namespace, args.policy, args.log_level)
+    except ConnectionError as err:
+        raise SystemExit(f"error: {err}") from None

@@ -1,0 +1,36 @@
+"""Faust stream processors: worker `index` of `count` keeps the whole projection and publishes the
+derived events and projection updates of the keys it owns.
+
+How it runs (`main_worker`, `python -m consumers.worker --index I --of K`):
+1. Before faust starts, the facts topic is drained from offset 0 (every partition) with
+   consumers.kafka_log.FactReader into a projections.projector.Projector; the worker's consumer
+   group is then moved to where the drain ended (offsets.py), when the group is free.
+2. The faust app (app id f"{namespace}-worker-{index}", its own consumer group, so the agent is
+   assigned EVERY partition of the facts) runs one agent: batches of up to 5000 records / 50 ms,
+   decoded in one msgspec call, go through a small reorder buffer (reorder.py) into the Projector
+   (dedupe by fact id: the overlap with the drain and re-deliveries change nothing; late facts
+   rebuild the fold). The log, not a committed offset, decides what the projection holds.
+3. After each batch (and from a publishing task between batches), the state is diffed against what
+   this worker already published (emitter.py, tables.py): new derived events go to their topics
+   (suspicions, violations, penalties, company-penalties, blacklist-changes,
+   certificate-revocations; key = subject) and changed projection values to the compacted topics
+   (projection.blacklist "kind:subject", projection.company-counters, projection.certificate-tallies),
+   only for keys the worker owns: murmur2(key) % 4 % count == index. No windowed tables: the rolling
+   year is evaluated on the occurrence times, as the core does.
+
+Delivery is AT-LEAST-ONCE. Event ids are deterministic (a record and each of its later changes,
+f"{id}@lifted", f"{id}@annulled", ... are separate immutable events), an id is recorded in the
+`emitted` table (RocksDB + changelog) only after the broker acknowledged it, and a restarted worker
+publishes only what the table lacks. After a kill -9 some events may be published twice, with the
+same id and payload: consumers dedupe by the event `id`. A `derived.changed` event with change
+"retracted" withdraws an event that a late fact showed never happened. faust's exactly-once mode is
+off by default (HOTLINE_WORKER_GUARANTEE=exactly_once turns it on; see the closing note of issue 3).
+
+Tests ask a worker "what is your digest as of T?" through status.json in its data directory: given
+HOTLINE_DIGEST_AS_OF=T, the worker writes digest(snapshot(state_at(T), T)) with the number of facts
+it covers whenever it is quiet (status.py lists every field).
+"""
+
+from .main import WorkerError, main_worker
+
+__all__ = ["WorkerError", "main_worker"]

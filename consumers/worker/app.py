@@ -1,0 +1,42 @@
+"""The faust App of one worker: its own consumer group, its own RocksDB directory, no web server."""
+
+from __future__ import annotations
+
+import faust
+
+from .config import WorkerConfig
+
+
+def make_app(config: WorkerConfig) -> faust.App:
+    config.dir.mkdir(parents=True, exist_ok=True)
+    servers = ",".join(s.strip() for s in config.servers.split(",") if s.strip())
+    return faust.App(
+        # One group per worker, so each worker is assigned every partition of the facts (the whole
+        # projection lives in each worker); the workers split the output by key instead.
+        config.app_id,
+        broker=f"kafka://{servers}",
+        store="rocksdb://",  # rocksdict: faust picks it when python-rocksdb is absent
+        datadir=str(config.dir / "faust"),
+        topic_partitions=4,
+        topic_replication_factor=1,
+        table_standby_replicas=0,  # nobody else shares this group: a standby would never be used
+        web_enabled=False,  # several workers per machine; the query API is a separate process
+        autodiscover=False,
+        consumer_auto_offset_reset="earliest",
+        # Static membership: a worker restarted after kill -9 takes its old place at once instead of
+        # waiting for the dead member's session to time out.
+        consumer_group_instance_id=config.app_id,
+        broker_session_timeout=10.0,
+        broker_heartbeat_interval=1.0,
+        broker_commit_interval=1.0,
+        broker_max_poll_records=5000,
+        # Per partition and fetch. Bigger fetches make a catching-up consumer serve one partition
+        # after another in large runs, which the reorder buffer then has to hold back.
+        consumer_max_fetch_size=1024 * 1024,
+        stream_buffer_maxsize=20_000,
+        stream_recovery_delay=0.0,  # faust waits 3 s by default before restoring tables
+        producer_acks=-1,
+        producer_linger_ms=1,
+        producer_compression_type="lz4",  # cramjam: aiokafka's only lz4 codec (see kafka_findings)
+        processing_guarantee=config.guarantee,
+    )

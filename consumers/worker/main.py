@@ -1,0 +1,78 @@
+"""Running one worker in the foreground: `main_worker(index, count, ...)` (what `hotline worker` calls)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import faust
+from kafka.errors import KafkaError
+
+from consumers.kafka_log import ensure_topics, topic_name
+from domain.policy import PolicyError, load_policy
+from schemas.topics import FACTS
+
+from .agent import install
+from .app import make_app
+from .config import WorkerConfig
+from .offsets import start_group_at
+from .runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+class WorkerError(RuntimeError):
+    """A worker that cannot start, with a message for a person (the CLI prints it, no stack trace)."""
+
+
+def main_worker(
+    index: int,
+    count: int,
+    servers: str | None = None,
+    namespace: str | None = None,
+    datadir: Path | None = None,
+    *,
+    policy_path: Path | None = None,
+    loglevel: str = "warning",
+) -> None:
+    """Run worker `index` of `count` until SIGTERM or SIGINT (then it stops cleanly and returns).
+
+    Unset arguments come from the environment (HOTLINE_KAFKA_BOOTSTRAP, HOTLINE_NAMESPACE,
+    HOTLINE_DIGEST_AS_OF, HOTLINE_WORKER_GUARANTEE); the data directory defaults to
+    ./{namespace}-worker-{index}-data. Raises WorkerError when it cannot start."""
+    try:
+        config = WorkerConfig.from_env(
+            index, count, servers=servers, namespace=namespace, datadir=datadir, policy_path=policy_path
+        )
+    except ValueError as e:
+        raise WorkerError(str(e)) from None
+    run(config, loglevel=loglevel)
+
+
+def run(config: WorkerConfig, loglevel: str = "warning") -> Runtime:
+    started = time.monotonic()
+    try:
+        policy = load_policy(config.policy_path)
+    except (OSError, PolicyError) as e:
+        raise WorkerError(f"cannot load the policy: {e}") from None
+    runtime = Runtime(config, policy, started)
+    facts = topic_name(FACTS, config.namespace)
+    try:
+        ensure_topics(config.servers, config.namespace)
+        if config.drain:
+            positions = runtime.drain()
+            start_group_at(config.servers, config.app_id, facts, positions)
+    except KafkaError as e:
+        raise WorkerError(f"cannot read {facts} from the brokers at {config.servers}: {e}") from None
+    app = make_app(config)
+    install(app, runtime)
+    worker = faust.Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
+    try:
+        worker.execute_from_commandline()
+    except SystemExit as e:  # faust always leaves through SystemExit; 0 is a clean stop
+        if e.code not in (0, None):
+            raise WorkerError(f"worker {config.index} stopped with exit code {e.code}") from None
+    finally:
+        runtime.write_status(every=0)
+    return runtime

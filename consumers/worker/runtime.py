@@ -1,0 +1,237 @@
+"""The worker's state between faust callbacks: the whole projection, the reorder buffer, the emitter.
+
+Everything here runs on faust's event loop, one step at a time under one lock: the agent after each
+batch, the publishing task when nothing arrives (after the startup drain, when the reorder buffer's
+grace expires, to refresh status.json).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import Awaitable, Callable, Collection
+from datetime import datetime
+from typing import Any
+
+from consumers.kafka_log import FactReader, decode_batch, topic_name
+from domain.policy import Policy
+from projections.projector import Projector
+from projections.view import digest, snapshot
+from schemas.facts import Fact
+from schemas.topics import FACTS, PARTITIONS
+
+from .config import WorkerConfig
+from .emitter import Emitter
+from .reorder import Reorder
+from .status import LagHistogram, write_status
+
+log = logging.getLogger(__name__)
+
+BACKLOG = 5000  # unread records above which the agent is catching up rather than following
+BACKLOG_PUBLISH = 2.0  # seconds between two publications while catching up
+
+
+class Runtime:
+    def __init__(self, config: WorkerConfig, policy: Policy, started: float | None = None) -> None:
+        self.config = config
+        self.policy = policy
+        self.started = time.monotonic() if started is None else started
+        self.projector = Projector(policy)
+        self.reorder = Reorder(PARTITIONS)
+        self.latest: datetime | None = None
+        self.emitter: Emitter | None = None
+        self.lock = asyncio.Lock()
+        self.dirty = False  # facts applied and not yet published
+        self.waiting: list[float] = []  # send times of the facts applied and not yet published
+        self.lags = LagHistogram()
+        self.undecodable = 0
+        self.received = 0  # records the agent took (re-sent facts included)
+        # seconds spent applying batches, folding (rebuilds included), publishing; and a count
+        self.spent: dict[str, float] = {"apply": 0.0, "fold": 0.0, "publish": 0.0, "publications": 0}
+        self.first_record_at: float | None = None
+        self.ready_at: float | None = None  # tables restored, emitter built
+        self.positions: dict[int, int] = {}  # partition -> next offset read (drain or agent)
+        # partition -> the broker's end offset as the agent's consumer last heard it (None: unknown)
+        self.highwater: Callable[[int], int | None] = lambda partition: None
+        # partition -> the end offset, asked of the broker now (the publishing task sets it)
+        self.end_offsets: Callable[[], Awaitable[dict[int, int]]] | None = None
+        self.last_arrival = 0.0
+        self.published_at: float | None = None
+        self.drained: dict[str, float] = {}
+        self._digest: tuple[int, str | None] = (-1, None)
+        self._status_at = 0.0
+
+    # --- input -------------------------------------------------------------------------------------
+    def drain(self) -> dict[int, int]:
+        """Read every fact written so far (every partition, from offset 0) into the projector.
+        Returns the next offset of each partition, where the agent can start."""
+        t0 = time.monotonic()
+        reader = FactReader(self.config.servers, topic_name(FACTS, self.config.namespace))
+        try:
+            for batch in reader.drain():
+                self.projector.add(batch)
+            positions = {tp.partition: reader.consumer.position(tp) for tp in reader.partitions}
+        finally:
+            reader.close()
+        self.latest = max((f.at for f in self.projector.facts.values()), default=None)
+        self.reorder = Reorder(PARTITIONS, start=self.latest)
+        self.positions = dict(positions)
+        self.dirty = True
+        self.drained = {"facts": len(self.projector.facts), "seconds": round(time.monotonic() - t0, 3)}
+        return positions
+
+    def receive(self, records: list[tuple[int, int, bytes, float]]) -> None:
+        """(partition, offset, value, record timestamp in epoch seconds) as the agent took them."""
+        positions = self.positions
+        for partition, offset, _, _ in records:
+            if offset >= positions.get(partition, 0):
+                positions[partition] = offset + 1
+        values = [value for _, _, value, _ in records]
+        self.received += len(records)
+        if self.first_record_at is None:
+            self.first_record_at = time.monotonic()
+        try:
+            facts: list[Fact] = list(decode_batch(values))
+            kept = records
+        except Exception:  # one bad record must not stop the worker: decode one by one, skip it
+            facts, kept = [], []
+            for record in records:
+                try:
+                    facts.extend(decode_batch([record[2]]))
+                    kept.append(record)
+                except Exception as e:
+                    self.undecodable += 1
+                    log.warning("skipped an undecodable record on partition %s: %s", record[0], e)
+        add = self.reorder.add
+        for (partition, _, _, sent), fact in zip(kept, facts, strict=True):
+            add(partition, fact, sent)
+        self.last_arrival = time.monotonic()
+
+    def unread(self) -> dict[int, int]:
+        """Partition -> records the agent has not read yet (as far as the consumer knows)."""
+        out = {}
+        for partition in range(len(self.reorder.latest)):
+            end = self.highwater(partition)
+            if end is not None and self.positions.get(partition, 0) < end:
+                out[partition] = end - self.positions.get(partition, 0)
+        return out
+
+    def backlog(self) -> int:
+        return sum(self.unread().values())
+
+    def apply(self, idle: Collection[int] = ()) -> int:
+        """Move what the reorder buffer releases into the projector; returns the number released."""
+        t0 = time.perf_counter()
+        released = self.reorder.release(idle)
+        if released:
+            facts = [fact for fact, _ in released]
+            self.projector.add(facts)
+            latest = max(fact.at for fact in facts)
+            if self.latest is None or latest > self.latest:
+                self.latest = latest
+            self.waiting.extend(sent for _, sent in released)
+            self.dirty = True
+        self.spent["apply"] += time.perf_counter() - t0
+        return len(released)
+
+    # --- output ------------------------------------------------------------------------------------
+    async def publish(self) -> None:
+        if self.emitter is None or not self.dirty:
+            return
+        t0 = time.perf_counter()
+        state = self.projector.state(self.latest)
+        t1 = time.perf_counter()
+        await self.emitter.publish(state, self.latest)
+        self.spent["fold"] += t1 - t0
+        self.spent["publish"] += time.perf_counter() - t1
+        self.spent["publications"] += 1
+        now = time.time()
+        self.lags.add([now - sent for sent in self.waiting])
+        self.waiting.clear()
+        self.dirty = False
+        self.published_at = time.monotonic()
+
+    async def step(self) -> None:
+        """After each batch the agent took: apply it, and publish what changed. While the agent has a
+        backlog (catching up), publish at most every BACKLOG_PUBLISH seconds: the states in between are
+        transient, and building one can cost a whole rebuild of the fold (after an annulment or a
+        late fact), which coalesces this way."""
+        async with self.lock:
+            self.apply()
+            since = time.monotonic() - (self.published_at or 0.0)
+            if self.backlog() < BACKLOG or since >= BACKLOG_PUBLISH:
+                await self.publish()
+
+    async def idle(self) -> list[int]:
+        """The partitions with nothing unread, by end offsets asked of the broker now (the ones the
+        consumer last heard of can be stale while faust pauses fetching)."""
+        if self.end_offsets is None or not self.reorder.pending:
+            return []
+        try:
+            ends = await self.end_offsets()
+        except Exception as e:  # the broker is away for a moment: hold the facts, try again
+            log.info("could not ask the end offsets: %s", e)
+            return []
+        return [p for p, end in ends.items() if self.positions.get(p, 0) >= end]
+
+    async def tick(self) -> None:
+        """Between batches: apply what an idle partition held back, publish, refresh status.json."""
+        idle = await self.idle()
+        async with self.lock:
+            self.apply(idle)
+            await self.publish()
+            self.write_status()
+
+    # --- status ------------------------------------------------------------------------------------
+    def quiet(self) -> bool:
+        """Nothing pending and nothing arrived for 0.3 s: the time to do the expensive reports."""
+        return self.reorder.pending == 0 and time.monotonic() - self.last_arrival > 0.3
+
+    def digest(self) -> tuple[int, str | None]:
+        """(facts covered, digest as of config.digest_as_of), recomputed only when quiet and changed."""
+        as_of = self.config.digest_as_of
+        n = len(self.projector.facts)
+        if as_of is None or self.latest is None or self.latest < as_of or not self.quiet():
+            return self._digest
+        if self._digest[0] != n:
+            self._digest = (n, digest(snapshot(self.projector.state_at(as_of), as_of)))
+        return self._digest
+
+    def status(self) -> dict[str, Any]:
+        covered, value = self.digest()
+        emitter = self.emitter
+        return {
+            "index": self.config.index,
+            "count": self.config.count,
+            "pid": os.getpid(),
+            "facts": len(self.projector.facts),
+            "pending": self.reorder.pending,
+            "latest": self.latest,
+            "ready": emitter is not None,
+            "emitted": emitter.live() if emitter else 0,
+            "records_sent": emitter.sent if emitter else 0,
+            "published_at_s": None
+            if self.published_at is None
+            else round(self.published_at - self.started, 3),
+            "ready_at_s": None if self.ready_at is None else round(self.ready_at - self.started, 3),
+            "first_record_at_s": None
+            if self.first_record_at is None
+            else round(self.first_record_at - self.started, 3),
+            "drain": self.drained,
+            "received": self.received,
+            "spent_s": {k: round(v, 3) for k, v in self.spent.items()},
+            "unread": self.unread(),
+            "undecodable": self.undecodable,
+            "lag_ms": self.lags.summary(),
+            "digest_as_of": self.config.digest_as_of,
+            "digest": value,
+            "digest_facts": covered if value is not None else None,
+        }
+
+    def write_status(self, every: float = 0.2) -> None:
+        now = time.monotonic()
+        if now - self._status_at >= every:
+            self._status_at = now
+            write_status(self.config.status_path, self.status())

@@ -1,0 +1,116 @@
+"""HTTP ingest: `POST /facts` with JSON Lines (or a JSON array of facts), checked and published by
+the same `FactPublisher` as the file producers.
+
+The answer is 202 with {"request_id", "accepted", "duplicates", "rejected": [{"line", "field",
+"reason"}]}: the good facts of a batch land even when other lines are refused, and each refused line
+also goes to the rejects topic under the key "http:{request_id}:{line}". `line` counts lines of a
+JSON Lines body, or elements (from 1) of a JSON array. The client may name the request with an
+`X-Request-Id` header (letters, digits, `.`, `_`, `-`; up to 64), else one is made up.
+
+400: an empty body, a body that is not UTF-8, a body starting with `[` that is not a JSON array.
+413: a body over the size limit. 503: the broker did not take the batch (send it again: facts that
+did land are recognised as re-sends). Every error is {"error": "..."}.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import msgspec
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from producers.kafka_producer import FactPublisher, PublishError
+from producers.sources import Source
+
+MAX_BODY = 64 << 20  # 64 MiB: about 250k facts; bigger batches belong in files (`hotline produce`)
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+class RejectedLine(msgspec.Struct):
+    line: int
+    field: str | None
+    reason: str
+
+
+class IngestAnswer(msgspec.Struct):
+    request_id: str
+    accepted: int  # facts of the batch now on the facts topic (new, or sent before)
+    duplicates: int  # of those, the ones that were there already (not sent again)
+    rejected: list[RejectedLine]
+
+
+class ErrorAnswer(msgspec.Struct):
+    error: str
+
+
+def _json(obj: msgspec.Struct, status: int) -> Response:
+    return Response(msgspec.json.encode(obj), status_code=status, media_type="application/json")
+
+
+def _error(status: int, message: str) -> Response:
+    return _json(ErrorAnswer(message), status)
+
+
+def split_body(body: bytes) -> list[bytes]:
+    """The body's facts, one per item: JSON Lines as they are, a JSON array split into its elements
+    (still raw, so each one is validated, and refused, on its own). Raises ValueError with a
+    message for the client."""
+    if body.lstrip()[:1] != b"[":
+        return body.split(b"\n")
+    try:
+        elements = msgspec.json.decode(body, type=list[msgspec.Raw])
+    except msgspec.DecodeError as err:
+        raise ValueError(f"the body starts with `[` but is not a JSON array: {err}") from None
+    return [bytes(e) for e in elements]
+
+
+def ingest_app(publisher: FactPublisher, max_body: int = MAX_BODY) -> Starlette:
+    async def post_facts(request: Request) -> Response:
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > max_body:
+            return _error(413, f"body of {declared} bytes is over the limit of {max_body}; send files")
+        body = await request.body()
+        if len(body) > max_body:
+            return _error(413, f"body of {len(body)} bytes is over the limit of {max_body}; send files")
+        if not body.strip():
+            return _error(400, "empty body: send JSON Lines (one fact per line) or a JSON array of facts")
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError as err:
+            return _error(400, f"the body is not UTF-8 (byte {err.start + 1}); send UTF-8 JSON")
+        try:
+            lines = split_body(body)
+        except ValueError as err:
+            return _error(400, str(err))
+        given = request.headers.get("x-request-id", "")
+        request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex[:16]
+        source = Source(f"http:{request_id}", lines)
+        try:
+            # kafka-python blocks (the flush waits for the broker): keep the event loop free.
+            report = await run_in_threadpool(publisher.publish_sources, [source])
+        except PublishError as err:
+            return _error(503, f"{err}")
+        rejected = [RejectedLine(r.line, r.field, r.reason) for r in report.rejected]
+        return _json(IngestAnswer(request_id, report.accepted, report.duplicates, rejected), 202)
+
+    return Starlette(routes=[Route("/facts", post_facts, methods=["POST"])])
+
+
+def main_ingest_server(
+    host: str = "127.0.0.1",
+    port: int = 8081,
+    servers: str | None = None,
+    namespace: str | None = None,
+    role: str = "any",
+) -> None:
+    """`hotline ingest-server`: serve POST /facts until interrupted. Raises PublishError when the
+    broker cannot be reached at start."""
+    import uvicorn
+
+    with FactPublisher(servers, namespace, role=role) as publisher:
+        uvicorn.run(ingest_app(publisher), host=host, port=port, log_level="info")
