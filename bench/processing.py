@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from kafka import KafkaProducer
+from kafka.admin import KafkaAdminClient
 
 from consumers.kafka_log import bootstrap, ensure_topics, topic_name
 from consumers.worker.status import read_status
@@ -114,9 +115,30 @@ class Worker:
                 self.proc.wait()
 
 
-def prefill(servers: str, facts: list[Fact]) -> str:
+NAMESPACES: list[str] = []
+
+
+def drop_topics(servers: str) -> None:
+    """Every topic this run created (facts, outputs, the workers' changelogs)."""
+    admin = KafkaAdminClient(bootstrap_servers=servers)
+    try:
+        prefixes = tuple(p for ns in NAMESPACES for p in (f"{ns}.", f"{ns}-worker-"))
+        mine = [t for t in admin.list_topics() if t.startswith(prefixes)]
+        if mine:
+            admin.delete_topics(mine)
+    finally:
+        admin.close()
+
+
+def fresh_namespace(servers: str) -> str:
     namespace = f"bench{uuid.uuid4().hex[:8]}"
     ensure_topics(servers, namespace)
+    NAMESPACES.append(namespace)
+    return namespace
+
+
+def prefill(servers: str, facts: list[Fact]) -> str:
+    namespace = fresh_namespace(servers)
     seconds = publish(servers, namespace, facts)
     print(f"pre-filled {namespace}.facts with {len(facts):,} facts in {seconds:.1f} s")
     return namespace
@@ -169,8 +191,7 @@ def lag(servers: str, root: Path, rate: float, seconds: float, annulments: bool 
     if not annulments:
         facts = [f for f in facts if not isinstance(f, ViolationAnnulled)]
     facts = facts[:n]
-    namespace = f"bench{uuid.uuid4().hex[:8]}"
-    ensure_topics(servers, namespace)
+    namespace = fresh_namespace(servers)
     worker = Worker(servers, namespace, root / f"{namespace}-lag")
     try:
         worker.wait(lambda s: s.get("ready"), 120, "start")
@@ -218,6 +239,7 @@ def main() -> None:
             lag(servers, root, args.rate, args.seconds, annulments=False)
     finally:
         shutil.rmtree(root, ignore_errors=True)
+        drop_topics(servers)
 
 
 if __name__ == "__main__":

@@ -303,11 +303,14 @@ def worker(
     policy: PolicyOption = None,
 ) -> None:
     """Run a faust stream processor: the whole projection, publishing the keys this worker owns."""
-    from consumers.worker.main import main_worker
+    from consumers.worker import WorkerError, main_worker
 
     if not 0 <= index < of:
         _fail(f"--index must be between 0 and {of - 1} for --of {of}")
-    _guard_kafka(lambda: main_worker(index, of, servers, namespace, datadir, policy_path=policy))
+    try:
+        main_worker(index, of, servers, namespace, datadir, policy_path=policy)
+    except WorkerError as e:
+        _fail(str(e))
 
 
 @app.command()

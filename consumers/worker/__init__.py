@@ -23,8 +23,13 @@ f"{id}@lifted", f"{id}@annulled", ... are separate immutable events), an id is r
 `emitted` table (RocksDB + changelog) only after the broker acknowledged it, and a restarted worker
 publishes only what the table lacks. After a kill -9 some events may be published twice, with the
 same id and payload: consumers dedupe by the event `id`. A `derived.changed` event with change
-"retracted" withdraws an event that a late fact showed never happened. faust's exactly-once mode is
-off by default (HOTLINE_WORKER_GUARANTEE=exactly_once turns it on; see the closing note of issue 3).
+"retracted" withdraws an event that a late fact showed never happened.
+
+faust's exactly-once mode stays off. HOTLINE_WORKER_GUARANTEE=exactly_once starts it (one
+transactional producer per partition) and the results still match, but the derived records were not
+in faust's transactions (no transaction markers on the derived topics) and the tables' changelog
+topics stayed empty (so a restart without its data directory would publish everything again): it
+buys nothing here and loses the changelog copy of what was published.
 
 Tests ask a worker "what is your digest as of T?" through status.json in its data directory: given
 HOTLINE_DIGEST_AS_OF=T, the worker writes digest(snapshot(state_at(T), T)) with the number of facts

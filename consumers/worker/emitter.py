@@ -3,7 +3,11 @@
 Delivery is at-least-once. An event is recorded in the `emitted` table only after the broker has
 acknowledged it, so a crash can never lose one; a worker killed with -9 between the acknowledgement
 and the table write publishes that event again after its restart, under the same id and with the
-same payload. Consumers therefore dedupe by the event `id`.
+same payload. Consumers therefore dedupe by the event `id`. One narrow window remains: a table
+write reaches RocksDB at once but its changelog copy a few ms later, and faust restores a table by
+replaying its changelog over RocksDB from the last committed offset; a kill -9 in those ms, on an
+entry written twice within the last commit interval (an event retracted right after being
+published), can bring back the older entry, and if the event then comes back it is not re-published.
 
 - A derived event (see outputs.derived_events) is published once, on its topic, keyed by its subject;
   the `emitted` table keeps its id with a fingerprint of what it said.

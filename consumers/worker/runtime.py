@@ -1,8 +1,8 @@
 """The worker's state between faust callbacks: the whole projection, the reorder buffer, the emitter.
 
 Everything here runs on faust's event loop, one step at a time under one lock: the agent after each
-batch, the publishing task when nothing arrives (after the startup drain, when the reorder buffer's
-grace expires, to refresh status.json).
+batch, the publishing task between batches (after the startup drain, to let through what an idle
+partition held back in the reorder buffer, to refresh status.json).
 """
 
 from __future__ import annotations

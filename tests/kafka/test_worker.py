@@ -25,6 +25,8 @@ from typing import Any
 import msgspec
 import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.admin import KafkaAdminClient
+from kafka.errors import KafkaError
 
 from consumers.kafka_log import ensure_topics, topic_name
 from consumers.worker.outputs import derived_events, projection_values
@@ -165,6 +167,20 @@ def workers(kafka_broker: str, expected: Expected, tmp_path: Path) -> Iterator[W
         yield group
     finally:
         group.stop()
+        drop_topics(kafka_broker, namespace)
+
+
+def drop_topics(servers: str, namespace: str) -> None:
+    """The test's topics and its workers' internal ones: a shared dev broker should not fill up."""
+    admin = KafkaAdminClient(bootstrap_servers=servers)
+    try:
+        mine = [t for t in admin.list_topics() if t.startswith((f"{namespace}.", f"{namespace}-worker-"))]
+        if mine:
+            admin.delete_topics(mine)
+    except KafkaError:
+        pass  # best effort: a leftover namespace harms nothing
+    finally:
+        admin.close()
 
 
 def publish(servers: str, namespace: str, facts: list[Fact], rate: float | None = None) -> None:
