@@ -10,7 +10,7 @@ from pathlib import Path
 import msgspec
 
 from hotline.log import ENTITY_KEYS, EmbeddedLog
-from producers.validate import Rejection, parse_lines, unknown_references
+from producers.validate import REFERENCES, Rejection, parse_lines, unknown_references
 from schemas.codec import to_msgpack
 from schemas.facts import Fact
 
@@ -79,8 +79,6 @@ def _raw(fact: Fact) -> str:
 
 
 def _refs(fact: Fact) -> Iterable[tuple[str, str]]:
-    from producers.validate import REFERENCES
-
     for attr, kind in REFERENCES.get(type(fact), ()):
         if (key := getattr(fact, attr)) is not None:
             yield key, kind

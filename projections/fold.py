@@ -8,6 +8,8 @@ from datetime import datetime
 from itertools import compress
 from operator import attrgetter, eq
 
+import msgspec
+
 from domain.policy import Policy
 from projections.apply import HANDLERS, codes_deadline
 from projections.consequences import anomaly
@@ -23,8 +25,6 @@ def fact_set(facts: Iterable[Fact]) -> tuple[list[Fact], list[tuple[Fact, Fact]]
     for fact in facts:
         seen = by_id.setdefault(fact.id, fact)
         if seen is not fact and seen != fact:
-            import msgspec
-
             keep, drop = sorted((seen, fact), key=msgspec.msgpack.encode)
             by_id[fact.id] = keep
             conflicts.append((keep, drop))

@@ -116,7 +116,7 @@ def plan_status(plan: RectificationPlan, t: datetime | None) -> str:
     return "overdue" if t is not None and t > plan.due else "required"
 
 
-def _counters(state: State, t: datetime | None) -> list[CompanyCounter]:
+def company_counters(state: State, t: datetime | None) -> list[CompanyCounter]:
     out = []
     for (company, counter), occurrences in sorted(state.occurrences.items()):
         recent = [v for at, v in occurrences if t is None or within_one_year(at, t, state.policy.tz)]
@@ -157,7 +157,7 @@ def snapshot(state: State, as_of: datetime | None) -> Snapshot:
             BlacklistEntry(penalty=p, status=penalty_status(p, as_of))
             for _, p in by_id(state.penalties.items())
         ],
-        company_counters=_counters(state, as_of),
+        company_counters=company_counters(state, as_of),
         certificate_tallies=[
             CertificateTally(
                 account_id=a,

@@ -59,7 +59,7 @@ from projections.state import State
 from projections.view import (
     BlacklistEntry,
     CompanyCounter,
-    _counters,
+    company_counters,
     digest,
     penalty_status,
     snapshot,
@@ -218,7 +218,7 @@ class Api:
         def counters(state: State) -> list[CompanyCounter] | None:
             if company_id not in state.companies:
                 return None
-            return [c for c in _counters(state, t) if c.company_id == company_id]
+            return [c for c in company_counters(state, t) if c.company_id == company_id]
 
         found = await self._answer(t, counters, exact=True, fast=True)
         if found is None:

@@ -15,7 +15,7 @@ from typing import NamedTuple
 import msgspec
 
 from projections.state import State
-from projections.view import BlacklistEntry, CertificateTally, _counters, penalty_status
+from projections.view import BlacklistEntry, CertificateTally, company_counters, penalty_status
 from schemas.derived import Derived, Penalty
 
 from .events import (
@@ -133,7 +133,7 @@ def projection_values(state: State, t: datetime | None) -> dict[tuple[str, str],
             entries=[BlacklistEntry(penalty=p, status=penalty_status(p, t)) for p in penalties],
         )
     by_company: defaultdict[str, list] = defaultdict(list)  # type: ignore[type-arg]
-    for counter in _counters(state, t):
+    for counter in company_counters(state, t):
         by_company[counter.company_id].append(counter)
     for company, counters in by_company.items():
         values[("company-counters", company)] = CompanyCountersValue(
