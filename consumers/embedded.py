@@ -3,25 +3,30 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from domain.admission import admit_call
 from domain.policy import Policy, load_policy
-from hotline.log import EmbeddedLog
 from projections.fold import project
+from projections.projector import Projector
 from projections.state import State
 from projections.view import Snapshot, digest, snapshot
 from schemas.derived import AdmissionDecision, CallRequest
+from storage.log import EmbeddedLog
+from storage.resume import resume_over_log
 
 DEFAULT_LOG = Path("hotline.db")
+ALL_DEADLINES = datetime.max.replace(tzinfo=UTC)
 
 
 @dataclass
 class Hotline:
     log: EmbeddedLog
     policy: Policy
+    _projector: Projector | None = field(default=None, init=False, repr=False)
+    _projector_end: int = field(default=-1, init=False, repr=False)
 
     @classmethod
     def open(cls, log_path: Path = DEFAULT_LOG, policy_path: Path | None = None) -> Hotline:
@@ -29,8 +34,19 @@ class Hotline:
 
     def state(self, as_of: datetime | None = None, upto_offset: int | None = None) -> State:
         """The projections at event time `as_of` (all facts when None), from what the log held up to
-        `upto_offset` (record time; everything when None)."""
-        return project(self.log.read(upto_offset), self.policy, as_of)
+        `upto_offset` (record time; everything when None). Everything-known questions start from the
+        log's checkpoints; a record-time audit folds the log's prefix from the start, as it was."""
+        if upto_offset is not None:
+            return project(self.log.read(upto_offset), self.policy, as_of)
+        # None: every deadline too, as `project(facts)` does
+        return self.projector().state_at(ALL_DEADLINES if as_of is None else as_of)
+
+    def projector(self) -> Projector:
+        """The projector over the log, resumed from its newest sound checkpoint (kept in the log file)."""
+        end = self.log.end_offset()
+        if self._projector is None or self._projector_end != end:  # facts were appended meanwhile
+            self._projector, self._projector_end = resume_over_log(self.log, self.policy), end
+        return self._projector
 
     def snapshot(self, as_of: datetime | None = None, upto_offset: int | None = None) -> Snapshot:
         return snapshot(self.state(as_of, upto_offset), as_of)

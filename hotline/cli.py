@@ -243,7 +243,8 @@ Servers = Annotated[str | None, typer.Option(envvar="HOTLINE_KAFKA_BOOTSTRAP", h
 
 @app.command()
 def topics(servers: Servers = None, namespace: Namespace = None) -> None:
-    """Create the Kafka topics that do not exist yet (4 partitions; facts kept for ever)."""
+    """Create the Kafka topics that do not exist yet ($HOTLINE_PARTITIONS partitions, default 4; facts
+    kept for ever)."""
     from consumers.kafka_log import ensure_topics
 
     created = _guard_kafka(lambda: ensure_topics(servers, namespace))
@@ -320,11 +321,15 @@ def serve(
     servers: Servers = None,
     namespace: Namespace = None,
     policy: PolicyOption = None,
+    state_dir: Annotated[
+        Path | None,
+        typer.Option(help="keep facts and checkpoints here: a restart resumes instead of reading from 0"),
+    ] = None,
 ) -> None:
     """The query API for dashboards and call routing (admission, blacklist, counters, explain)."""
     from consumers.api import main_serve
 
-    _guard_kafka(lambda: main_serve(host, port, servers, namespace, policy_path=policy))
+    _guard_kafka(lambda: main_serve(host, port, servers, namespace, policy_path=policy, state_dir=state_dir))
 
 
 @app.command("ingest-server")

@@ -19,6 +19,7 @@ from projections.state import State
 from projections.view import Snapshot, digest, snapshot
 from schemas.codec import fact_to_json
 from schemas.derived import CallRequest
+from schemas.facts import CallReceived
 
 #: Lines a careless integrator might send; the demo shows how they are refused and nothing else is lost.
 BAD_LINES = [
@@ -96,7 +97,7 @@ def _show_examples(hl: Hotline, state: State, snap: Snapshot, as_of: datetime) -
             console.print(f"\n[bold]hotline explain {kind} {subject}[/]")
             render.explanation(explain(state, kind, subject, as_of), hl.policy.tz)
     console.print("\n[bold]Admission checks at the end of the stream[/]")
-    calls = list(state.calls.values())
+    calls = [f for f in hl.log.read() if isinstance(f, CallReceived)]
     for call in (calls[0], calls[len(calls) // 2], calls[-1]):
         request = CallRequest(
             account_id=call.account_id,

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import msgspec
 
-from hotline.log import ENTITY_KEYS, EmbeddedLog
 from producers.validate import REFERENCES, Rejection, parse_lines, unknown_references
 from schemas.codec import to_msgpack
 from schemas.facts import Fact
+from storage.log import ENTITY_KEYS, EmbeddedLog
 
 
 @dataclass

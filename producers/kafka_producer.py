@@ -13,7 +13,7 @@ ingest endpoint and library callers all use it). A batch is checked as a whole, 
 4. references (`producers.validate.REFERENCES`): an account, company, certificate or device barcode
    must be introduced by a fact on the topic or by a fact of the same batch that is itself accepted.
    The publisher knows what is on the topic from an index it loads at start (every partition from
-   offset 0, keeping only the entity keys of `hotline.log.ENTITY_KEYS` and a hash per fact id) and
+   offset 0, keeping only the entity keys of `storage.log.ENTITY_KEYS` and a hash per fact id) and
    keeps up to date with what it publishes; on a miss it first reads what other producers added
    since, so the call-centre producer accepts a call on an account the CRM producer published a
    second ago.
@@ -51,13 +51,13 @@ from kafka.partitioner.default import murmur2
 
 from consumers import kafka_log
 from consumers.kafka_log import FactReader, ensure_topics, topic_name
-from hotline.log import ENTITY_KEYS
 from producers.sources import Source, SourceError, read_source, screen_utf8
 from producers.validate import Rejection, parse_lines, semantic_problems, unknown_references
 from schemas import facts as f
 from schemas.codec import fact_to_json, normalise
 from schemas.facts import TAG_OF, Fact
 from schemas.topics import FACTS, REJECTS, fact_key
+from storage.log import ENTITY_KEYS
 
 log = logging.getLogger(__name__)
 

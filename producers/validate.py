@@ -97,6 +97,17 @@ def semantic_problems(fact: f.Fact) -> list[tuple[str, str]]:
     return out
 
 
+NOT_UTF8 = "not UTF-8 text: facts are JSON encoded as UTF-8"
+
+
+def _is_utf8(line: bytes) -> bool:
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def parse_lines(lines: Iterable[bytes], file: str) -> tuple[list[tuple[int, f.Fact]], list[Rejection]]:
     parsed: list[tuple[int, f.Fact]] = []
     rejected: list[Rejection] = []
@@ -106,21 +117,13 @@ def parse_lines(lines: Iterable[bytes], file: str) -> tuple[list[tuple[int, f.Fa
         raw = line.decode("utf-8", "replace").rstrip("\n")
         try:
             fact = fact_from_json(line)
-        except UnicodeDecodeError:
-            rejected.append(
-                Rejection(
-                    file=file,
-                    line=number,
-                    field=None,
-                    raw=raw,
-                    reason="not UTF-8 text: facts are JSON encoded as UTF-8",
-                )
-            )
-            continue
-        except (msgspec.DecodeError, VersionError) as err:
-            field, reason = explain_decode_error(err)
-            if reason == "missing required field":
-                field, reason = all_missing(line) or (field, reason)
+        except (UnicodeDecodeError, msgspec.DecodeError, VersionError) as err:
+            if not _is_utf8(line):  # checked by us: msgspec's wording and error class vary by version
+                field, reason = None, NOT_UTF8
+            else:
+                field, reason = explain_decode_error(err)
+                if reason == "missing required field":
+                    field, reason = all_missing(line) or (field, reason)
             rejected.append(Rejection(file=file, line=number, field=field, reason=reason, raw=raw))
             continue
         problems = semantic_problems(fact)

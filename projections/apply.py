@@ -9,7 +9,7 @@ from typing import Any
 
 from domain.model import Account, Certificate, Device
 from projections.consequences import anomaly, confirm, penalise_engineer, record_warning
-from projections.state import Case, Pending, State
+from projections.state import CallRef, Case, Pending, State
 from schemas import facts as f
 from schemas.derived import Suspicion, Warning
 from schemas.types import RuleId
@@ -75,8 +75,8 @@ def _maintenance(state: State, fact: f.MaintenanceAgreed) -> None:
 
 
 def _call(state: State, fact: f.CallReceived) -> None:
-    state.calls[fact.id] = fact
-    if fact.channel == "partner":
+    state.calls[fact.id] = CallRef(fact.number, fact.case_id)
+    if fact.channel == "partner" and state.blacklist["account"]:  # no engineer blacklisted: no evasion
         _evasion(state, fact)
     for finding in state.detectors.observe(fact, state.devices.get(fact.barcode)):
         _suspect(
@@ -95,21 +95,29 @@ def _call(state: State, fact: f.CallReceived) -> None:
 
 
 def _evasion(state: State, call: f.CallReceived) -> None:
-    """A blacklisted engineer (this account, or another of the same person) on a number not blacklisted."""
+    """A blacklisted engineer (this account, or another of the same person) on a number not blacklisted.
+
+    Runs on every partner call once any engineer is blacklisted, so the usual answer (this account is
+    not blacklisted and its person has no other account) is reached with the fewest lookups."""
     accounts = state.blacklist["account"]
-    if not accounts:
-        return
-    blocking = (
-        state.active_penalties("account", call.account_id, call.at) if call.account_id in accounts else []
-    )
-    account = state.accounts.get(call.account_id)
-    if not blocking and account is not None:
+    account_id = call.account_id
+    blocking = state.active_penalties("account", account_id, call.at) if account_id in accounts else None
+    if not blocking:
+        account = state.accounts.get(account_id)
+        if account is None:
+            return
         siblings = state.person_accounts.get(account.person_id, ())
-        if len(siblings) > 1:  # most people have one account: nothing more to look at
-            for other in siblings:
-                if other != call.account_id and other in accounts:
-                    blocking += state.active_penalties("account", other, call.at)
-    if blocking and not state.active_penalties("number", call.number, call.at):
+        if len(siblings) < 2:  # most people have one account: nothing more to look at
+            return
+        blocking = [
+            penalty
+            for other in siblings
+            if other != account_id and other in accounts
+            for penalty in state.active_penalties("account", other, call.at)
+        ]
+        if not blocking:
+            return
+    if not state.active_penalties("number", call.number, call.at):
         ids = tuple(p.id for p in blocking)
         _suspect(
             state,
@@ -166,7 +174,9 @@ def _suspect(
 
 def _case_opened(state: State, fact: f.CaseOpened) -> None:
     respond = state.policy.response_times.get(fact.fault_level, ZERO)
-    state.cases[fact.case_id] = Case(fact, fact.at + respond)
+    state.cases[fact.case_id] = Case(
+        fact.at, fact.account_id, fact.barcode, fact.fault_level, fact.at + respond
+    )
     state.detectors.case_opened(fact.case_id, fact.problem, fact.id)
 
 

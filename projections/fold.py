@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import heapq
 from collections.abc import Iterable
 from datetime import datetime
@@ -19,16 +20,23 @@ from schemas.facts import RANK, Fact, ViolationAnnulled
 
 def fact_set(facts: Iterable[Fact]) -> tuple[list[Fact], list[tuple[Fact, Fact]]]:
     """Distinct facts by id. Two different facts under one id are a conflict; the smaller encoding wins,
-    so the choice does not depend on arrival order, and the conflict is reported."""
+    so the choice does not depend on arrival order, and each distinct losing version is reported once,
+    in event order (`conflict_order`), so re-sends and arrival order do not change the report."""
     by_id: dict[str, Fact] = {}
-    conflicts = []
+    conflicts: dict[tuple[str, bytes], tuple[Fact, Fact]] = {}
     for fact in facts:
         seen = by_id.setdefault(fact.id, fact)
         if seen is not fact and seen != fact:
             keep, drop = sorted((seen, fact), key=msgspec.msgpack.encode)
             by_id[fact.id] = keep
-            conflicts.append((keep, drop))
-    return list(by_id.values()), conflicts
+            conflicts[(drop.id, msgspec.msgpack.encode(drop))] = (keep, drop)
+    # A version that lost to a third one is still reported against the final winner.
+    found = [(by_id[drop.id], drop) for keep, drop in conflicts.values()]
+    return list(by_id.values()), sorted(found, key=conflict_order)
+
+
+def conflict_order(pair: tuple[Fact, Fact]) -> tuple[tuple[datetime, int, str], bytes]:
+    return sort_key(pair[1]), msgspec.msgpack.encode(pair[1])
 
 
 def sort_key(fact: Fact) -> tuple[datetime, int, str]:
@@ -79,12 +87,32 @@ def project(facts: Iterable[Fact], policy: Policy, as_of: datetime | None = None
     in_event_order(distinct)
     state = State(policy)
     annulments = [fact for fact in distinct if type(fact) is ViolationAnnulled]
-    state.annulled = {fact.violation_id: fact.at for fact in annulments}  # void from the start
+    state.annulled = annulled(annulments)
     apply_in_order(state, distinct)
     fire_deadlines(state, as_of)
-    for fact in annulments:
-        if fact.violation_id not in state.pending:
-            anomaly(state, fact.id, fact.at, f"no report or suspicion {fact.violation_id}: nothing to annul")
+    return finish(state, annulments, conflicts)
+
+
+def annulled(annulments: Iterable[ViolationAnnulled]) -> dict[str, datetime]:
+    """Violation id -> annulment time, from annulments in event order. Void from the start: the fold
+    reads it when the violation is confirmed, however much later the annulment came."""
+    return {fact.violation_id: fact.at for fact in annulments}
+
+
+def finish(
+    state: State, annulments: Iterable[ViolationAnnulled], conflicts: Iterable[tuple[Fact, Fact]]
+) -> State:
+    """What can only be judged once the fold is over: annulments that named nothing, and conflicting
+    ids. The result is `state` itself, or a shallow copy with the extra anomalies, so that a state a
+    long-running projector keeps folding is never touched."""
+    orphans = [fact for fact in annulments if fact.violation_id not in state.pending]
+    conflicts = list(conflicts)
+    if not orphans and not conflicts:
+        return state
+    state = copy.copy(state)
+    state.anomalies = list(state.anomalies)
+    for fact in orphans:
+        anomaly(state, fact.id, fact.at, f"no report or suspicion {fact.violation_id}: nothing to annul")
     for keep, drop in conflicts:
         anomaly(
             state, drop.id, drop.at, f"two different facts share id {drop.id}; kept the {keep.source} one"

@@ -1,57 +1,203 @@
-"""The incremental fold for long-running processes (Kafka workers, the query API).
+"""The incremental fold for long-running processes (Kafka workers, the query API, the embedded log).
 
 It gives exactly `project()`'s result for the same set of facts, whatever the batches and their
-order: facts that extend the timeline are applied in place; a fact that arrives late (earlier than
-what was already applied), an annulment, or a conflicting id makes the next read rebuild the fold
-from the whole set. Late facts are rare on a live line, so the rebuild is the exception.
+order, and costs what changed rather than the whole history:
+
+- facts that extend the timeline are applied in place;
+- a change that lands before what was already applied — a late fact, a back-dated lift, an annulment,
+  a conflicting id — restores the newest checkpoint before the earliest instant the change can affect
+  and refolds only the facts after it (read back from the timeline). An annulment can affect nothing
+  before its violation was confirmed, so it refolds from the violation's own time, not from the start;
+- a past `as_of` also starts from the nearest checkpoint before it.
+
+Checkpoints are frozen states (projections.checkpoint) taken every so often while folding: when at
+least `Spacing.min_facts` facts and `Spacing.cost_ratio` times the cost of the last checkpoint in fold
+time have gone by, so that taking them costs at most about 1/cost_ratio of the fold. A checkpoint that
+fails to verify is discarded and the next older one is used (in the end, the empty state).
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Iterable
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import msgspec
 
 from domain.policy import Policy
-from projections.fold import apply_in_order, fire_deadlines, in_event_order, project, sort_key
+from projections.checkpoint import CorruptCheckpoint, Position, freeze, thaw, verify
+from projections.fold import annulled, apply_in_order, conflict_order, finish, fire_deadlines, in_event_order
+from projections.fold import sort_key as position
 from projections.state import State
+from projections.timeline import Checkpoint, Checkpoints, MemoryCheckpoints, MemoryTimeline, Timeline
 from schemas.facts import Fact, ViolationAnnulled
+
+log = logging.getLogger("hotline.projector")
+
+
+@dataclass(frozen=True)
+class Spacing:
+    min_facts: int = 20_000
+    cost_ratio: float = 4.0
+
+
+#: After every fact: a refold from the newest checkpoint there is.
+END: Position = (datetime.max.replace(tzinfo=UTC), 1 << 30, "")
+#: Before every fact: a refold from the empty state.
+START: Position = (datetime.min.replace(tzinfo=UTC), -1, "")
+
+
+def start_of(t: datetime) -> Position:
+    """A position before every fact at instant t."""
+    return (t, -1, "")
+
+
+@dataclass
+class Refold:
+    """What the last refold did (status endpoints, benchmarks)."""
+
+    since: Position | None  # the checkpoint it started from (None: the empty state)
+    facts: int  # facts refolded
+    seconds: float
 
 
 class Projector:
-    def __init__(self, policy: Policy) -> None:
+    def __init__(
+        self,
+        policy: Policy,
+        timeline: Timeline | None = None,
+        checkpoints: Checkpoints | None = None,
+        spacing: Spacing = Spacing(),  # noqa: B008 (frozen, shared safely)
+    ) -> None:
         self.policy = policy
-        self.facts: dict[str, Fact] = {}
-        self._conflicting: list[Fact] = []
+        self.timeline: Timeline = timeline if timeline is not None else MemoryTimeline()
+        self.checkpoints: Checkpoints = checkpoints if checkpoints is not None else MemoryCheckpoints()
+        self.spacing = spacing
         self._state = State(policy)
-        self._last: tuple[datetime, int, str] | None = None  # sort key of the last applied fact
+        self._position: Position | None = None  # of the last fact folded into _state
+        self._folded = 0  # distinct facts folded into _state
         self._clock: datetime | None = None  # deadlines are applied up to here
+        self._latest: datetime | None = None  # latest event time held
+        self._redo: Position | None = None  # _state is wrong from here on: refold at the next read
         self._stale = False
+        self._annulments: dict[str, ViolationAnnulled] = {}
+        self._conflicts: dict[tuple[str, bytes], tuple[Fact, Fact]] = {}
+        self._since_checkpoint = (0, 0.0)  # facts, fold seconds
+        self._checkpoint_cost = 0.0
+        self.last_refold: Refold | None = None
+        self.refolds = 0
 
+    def __len__(self) -> int:
+        """Distinct facts held."""
+        return len(self.timeline)
+
+    @property
+    def latest(self) -> datetime | None:
+        return self._latest
+
+    @property
+    def stale(self) -> bool:
+        """A change waits to be refolded (at the next `state()`)."""
+        return self._stale
+
+    def facts(self) -> list[Fact]:
+        """Every fact held, with the losing versions of conflicting ids: what `project()` would take."""
+        held = [fact for batch in self.timeline.after(None) for fact in batch]
+        return held + [drop for _, drop in self._conflicts.values()]
+
+    # --- resuming over a timeline that already holds facts (a restart) ------------------------------
+    def resume(
+        self, changed_from: Position | None, annulments: Iterable[ViolationAnnulled], latest: datetime | None
+    ) -> None:
+        """Take up a timeline filled before this process started. Its checkpoints are sound for the
+        facts held then; `changed_from` is the earliest position that what came since can affect
+        (None: nothing came; the newest checkpoint stands). The next read refolds what follows."""
+        self._annulments = {fact.id: fact for fact in annulments}
+        self._latest = latest
+        self._redo_from(changed_from if changed_from is not None else END)
+
+    def checkpoint_now(self, min_facts: int = 1) -> None:
+        """Save a checkpoint of the live state now (a short-lived process before it exits), if at least
+        `min_facts` facts were folded since the last one."""
+        self._materialise()
+        if self._position is not None and self._since_checkpoint[0] >= min_facts:
+            self._checkpoint(self._state)
+
+    # --- input -------------------------------------------------------------------------------------
     def add(self, batch: Iterable[Fact]) -> int:
-        """Take a batch of facts; returns how many were new. Re-sent facts change nothing."""
-        new: list[Fact] = []
+        """Take a batch of facts; returns how many ids were new. Re-sent facts change nothing."""
+        batch = list(batch)
+        held = self.timeline.get_many({fact.id for fact in batch})  # one look-up for the batch
+        new: dict[str, Fact] = {}
+        replaced: list[Fact] = []
         for fact in batch:
-            seen = self.facts.get(fact.id)
+            seen = new.get(fact.id) or held.get(fact.id)
             if seen is None:
-                self.facts[fact.id] = fact
-                new.append(fact)
+                new[fact.id] = fact
             elif seen != fact:
-                self._conflicting.append(fact)
-                self._stale = True
-        if not new or self._stale:
-            self._stale = self._stale or bool(new)
-            return len(new)
-        in_event_order(new)
-        first = sort_key(new[0])
-        late = (self._last is not None and first <= self._last) or (
-            self._clock is not None and new[0].at < self._clock
-        )
-        if late or any(type(fact) is ViolationAnnulled for fact in new):
-            self._stale = True
-            return len(new)
-        apply_in_order(self._state, new)
-        self._last = sort_key(new[-1])
+                keep, drop = sorted((seen, fact), key=msgspec.msgpack.encode)
+                self._conflicts[(drop.id, msgspec.msgpack.encode(drop))] = (keep, drop)
+                if keep is fact:  # the held version loses: everything from the earlier of the two is redone
+                    if fact.id in new:
+                        new[fact.id] = fact
+                    else:
+                        replaced.append(fact)
+                        held[fact.id] = fact
+                        self._redo_from(min(position(seen), position(fact)))
+                        if self._annulments.pop(fact.id, None) is not None:
+                            self._unannul(seen)
+        if not new and not replaced:
+            return 0
+        facts = list(new.values())
+        in_event_order(facts)
+        for fact in [*facts, *replaced]:
+            if type(fact) is ViolationAnnulled:
+                self._annul(fact)
+        if replaced:  # a replaced annulment may have named another violation
+            self._state.annulled = self._annulled()
+        latest = max(f.at for f in [*facts, *replaced])
+        if self._latest is None or latest > self._latest:
+            self._latest = latest
+        in_place = False
+        if facts:
+            first = facts[0]
+            late = (self._position is not None and position(first) <= self._position) or (
+                self._clock is not None and first.at < self._clock
+            )
+            if self._stale or late:
+                self._redo_from(position(first))
+            else:
+                in_place = True
+        self.timeline.put([*facts, *replaced])  # after every checkpoint they contradict is gone
+        if in_place:
+            self._fold(self._state, facts)
         return len(new)
+
+    def _annul(self, fact: ViolationAnnulled) -> None:
+        self._annulments[fact.id] = fact
+        self._state.annulled = annulled(sorted(self._annulments.values(), key=position))
+        violation = self._state.violations.get(fact.violation_id)
+        if violation is not None:  # already confirmed: its consequences are redone as born void
+            self._redo_from(start_of(violation.at))
+        # not confirmed yet: the confirmation will read the annulment when it comes
+
+    def _unannul(self, fact: Fact) -> None:
+        """An annulment replaced by another version of its id: what it voided is redone as in force."""
+        assert isinstance(fact, ViolationAnnulled)
+        violation = self._state.violations.get(fact.violation_id)
+        if violation is not None:
+            self._redo_from(start_of(violation.at))
+
+    def _redo_from(self, at: Position) -> None:
+        """The state is wrong from `at` on, and so is every checkpoint there or later: they go now,
+        before the facts that made them wrong are stored, so that a crash in between cannot leave
+        a checkpoint that contradicts the timeline."""
+        if self._redo is None or at < self._redo:
+            self.checkpoints.drop_from(at)
+            self._redo = at
+        self._stale = True
 
     def advance(self, now: datetime) -> None:
         """Let the deadlines due by `now` take effect (a passed codes deadline blacklists)."""
@@ -60,24 +206,137 @@ class Projector:
             if not self._stale:
                 fire_deadlines(self._state, now)
 
+    # --- folding -----------------------------------------------------------------------------------
+    def _fold(self, state: State, facts: list[Fact], checkpoints: bool = True) -> None:
+        """Apply facts in event order to the live state, taking checkpoints as the spacing says."""
+        step = max(1, self.spacing.min_facts)
+        for i in range(0, len(facts), step):
+            chunk = facts[i : i + step]
+            t0 = time.perf_counter()
+            apply_in_order(state, chunk)
+            self._position = position(chunk[-1])
+            self._folded += len(chunk)
+            n, seconds = self._since_checkpoint
+            self._since_checkpoint = (n + len(chunk), seconds + time.perf_counter() - t0)
+            if checkpoints:
+                self._maybe_checkpoint(state)
+
+    def _maybe_checkpoint(self, state: State) -> None:
+        n, seconds = self._since_checkpoint
+        if n >= self.spacing.min_facts and seconds >= self.spacing.cost_ratio * self._checkpoint_cost:
+            self._checkpoint(state)
+
+    def _checkpoint(self, state: State) -> None:
+        t0 = time.perf_counter()
+        blob = freeze(state, self._position, self._folded)
+        self.checkpoints.save(Checkpoint(self._position, self._folded, blob))
+        self._checkpoint_cost = time.perf_counter() - t0
+        self._since_checkpoint = (0, 0.0)
+
+    def _restore(self, bound: Position | None) -> tuple[State, Position | None, int]:
+        """The newest sound checkpoint strictly before `bound`, thawed; the empty state if none."""
+        for checkpoint in self.checkpoints.before(bound):
+            try:
+                return thaw(checkpoint.blob, self.policy)
+            except CorruptCheckpoint as e:
+                log.warning(
+                    "checkpoint at %s discarded (%s); falling back to an older one", checkpoint.position, e
+                )
+                self.checkpoints.discard(checkpoint)
+        return State(self.policy), None, 0
+
+    def _materialise(self) -> None:
+        if not self._stale:
+            return
+        t0 = time.perf_counter()
+        state, since, folded = self._restore(self._redo)
+        state.annulled = self._annulled()
+        self._state, self._position, self._folded = state, since, folded
+        self._since_checkpoint = (0, 0.0)
+        refolded = 0
+        for batch in self.timeline.after(since):
+            self._fold(state, batch)
+            refolded += len(batch)
+        if self._clock is not None:  # without a clock, deadlines run up to the last fact (as folded)
+            fire_deadlines(state, self._clock)
+        self._redo, self._stale = None, False
+        self.refolds += 1
+        self.last_refold = Refold(since, refolded, time.perf_counter() - t0)
+
+    def _annulled(self, as_of: datetime | None = None) -> dict[str, datetime]:
+        return annulled(
+            sorted((f for f in self._annulments.values() if as_of is None or f.at <= as_of), key=position)
+        )
+
+    # --- reading -----------------------------------------------------------------------------------
     def state(self, now: datetime | None = None) -> State:
         """The projections of every fact so far, with deadlines applied up to `now` (or the last fact).
 
         Equal to project(facts, policy, as_of=now) whenever `now` is at or after the latest fact."""
         if now is not None:
             self.advance(now)
-        if self._stale:
-            latest = max((f.at for f in self.facts.values()), default=None)
-            clock = max(filter(None, (self._clock, latest)), default=None)
-            self._state = project([*self.facts.values(), *self._conflicting], self.policy, as_of=clock)
-            self._last = max(map(sort_key, self.facts.values()), default=None)
-            self._clock = clock
-            self._stale = False
-        return self._state
+        self._materialise()
+        return finish(self._state, self._annulments_in_order(), self.conflicts())
 
     def state_at(self, as_of: datetime) -> State:
-        """The projections as they were at an earlier time: a fold of the facts up to then."""
-        latest = max((f.at for f in self.facts.values()), default=None)
-        if latest is None or as_of >= latest:
+        """The projections as they were at an earlier time: from the nearest checkpoint before it."""
+        if self._latest is None or (as_of >= self._latest and (self._clock is None or as_of >= self._clock)):
             return self.state(as_of)
-        return project([*self.facts.values(), *self._conflicting], self.policy, as_of=as_of)
+        return self.past(as_of).fold()
+
+    def past(self, as_of: datetime) -> PastFold:
+        """What a fold up to `as_of` needs, gathered now (cheap: a checkpoint's bytes and the facts
+        after it); `fold()` it later, elsewhere: it touches nothing of the projector's."""
+        self._materialise()
+        # A checkpoint holds the annulments known when it was taken; one dated after as_of must not
+        # void a violation confirmed before the checkpoint, so start before any such violation.
+        bound = (as_of, 1 << 30, "\U0010ffff")
+        for fact in self._annulments.values():
+            violation = self._state.violations.get(fact.violation_id)
+            if fact.at > as_of and violation is not None:
+                bound = min(bound, start_of(violation.at))
+        chosen = None
+        for checkpoint in self.checkpoints.before(bound):
+            try:
+                verify(checkpoint.blob)
+                chosen = checkpoint
+                break
+            except CorruptCheckpoint as e:
+                log.warning("checkpoint at %s discarded (%s); trying an older one", checkpoint.position, e)
+                self.checkpoints.discard(checkpoint)
+        since = chosen.position if chosen is not None else None
+        return PastFold(
+            self.policy,
+            as_of,
+            chosen.blob if chosen is not None else None,
+            [fact for batch in self.timeline.after(since, until=as_of) for fact in batch],
+            [f for f in self._annulments_in_order() if f.at <= as_of],
+            self.conflicts(),
+        )
+
+    def _annulments_in_order(self) -> list[ViolationAnnulled]:
+        return sorted(self._annulments.values(), key=position)
+
+    def conflicts(self) -> list[tuple[Fact, Fact]]:
+        """Each distinct losing version of an id, against the version held."""
+        found = [(self.timeline.get(drop.id) or keep, drop) for keep, drop in self._conflicts.values()]
+        return sorted(found, key=conflict_order)
+
+
+@dataclass
+class PastFold:
+    """The fold of the facts up to `as_of`: a verified checkpoint (or none) and the facts after it."""
+
+    policy: Policy
+    as_of: datetime
+    checkpoint: bytes | None
+    facts: list[Fact]  # after the checkpoint, up to as_of, in event order
+    annulments: list[ViolationAnnulled]
+    conflicts: list[tuple[Fact, Fact]]
+
+    def fold(self) -> State:
+        state = State(self.policy) if self.checkpoint is None else thaw(self.checkpoint, self.policy)[0]
+        state.annulled = annulled(self.annulments)
+        apply_in_order(state, self.facts)
+        fire_deadlines(state, self.as_of)
+        return finish(state, self.annulments, self.conflicts)

@@ -6,6 +6,7 @@ import heapq
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 from domain.calendar import add_months
 from domain.detectors import CallDetectors
@@ -24,7 +25,7 @@ from schemas.derived import (
     Violation,
     Warning,
 )
-from schemas.facts import CallReceived, CaseOpened, RatingIssued
+from schemas.facts import RatingIssued
 from schemas.types import RuleId
 
 
@@ -48,9 +49,20 @@ class Pending:
     status: str = "open"  # open | confirmed | dismissed
 
 
+class CallRef(NamedTuple):
+    """What the rules still need of a call once it is folded: a confirmation naming it takes its
+    number and case. The call itself stays on the log (a tenth of the memory, and of a checkpoint)."""
+
+    number: str
+    case_id: str | None
+
+
 @dataclass(slots=True)
 class Case:
-    opened: CaseOpened
+    opened_at: datetime
+    account_id: str
+    barcode: str
+    fault_level: str
     respond_by: datetime
     transfers: tuple[str, ...] = ()
     closed_at: datetime | None = None
@@ -71,7 +83,7 @@ class State:
     ratings: defaultdict[tuple[str, str], list[RatingIssued]] = field(
         default_factory=lambda: defaultdict(list)
     )
-    calls: dict[str, CallReceived] = field(default_factory=dict)
+    calls: dict[str, CallRef] = field(default_factory=dict)  # call id -> what confirmations need
     cases: dict[str, Case] = field(default_factory=dict)
     pending: dict[str, Pending] = field(default_factory=dict)
     fraud_reports: defaultdict[str, list[str]] = field(default_factory=lambda: defaultdict(list))

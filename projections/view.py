@@ -135,10 +135,10 @@ def _cases(state: State) -> list[CaseView]:
     return [
         CaseView(
             case_id=cid,
-            opened_at=c.opened.at,
-            account_id=c.opened.account_id,
-            barcode=c.opened.barcode,
-            fault_level=c.opened.fault_level,
+            opened_at=c.opened_at,
+            account_id=c.account_id,
+            barcode=c.barcode,
+            fault_level=c.fault_level,
             respond_by=c.respond_by,
             closed_at=c.closed_at,
             transfers=c.transfers,

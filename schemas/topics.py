@@ -1,19 +1,41 @@
 """The Kafka topics of the system: names, keys, partitions, retention, who writes and who reads.
 
-Pure data: adapters create and use these; docs/topics.md is written from them. Every value is
-msgspec JSON (readable with kcat; decoded in batches on the hot path).
+Pure data, but for the partition count and the replication factor, read once from $HOTLINE_PARTITIONS
+and $HOTLINE_REPLICATION_FACTOR: adapters create and use these; docs/topics.md is written from them.
+Every value is msgspec JSON (readable with kcat; decoded in batches on the hot path).
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from typing import Literal
 
 import msgspec
 
 from schemas import facts as f
 
-PARTITIONS = 4
+DEFAULT_PARTITIONS = 4
+DEFAULT_REPLICATION_FACTOR = 1  # one broker here; 3 on a real cluster
 FOREVER = "-1"
+
+
+def count_from_env(name: str, default: int, environ: Mapping[str, str] | None = None) -> int:
+    """A positive whole number from the environment variable `name` (unset or empty: `default`)."""
+    raw = (os.environ if environ is None else environ).get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"{name}={raw!r} is not a whole number of at least 1")
+    return int(raw)
+
+
+# Read once, when the process imports this module, so that every part of one process agrees: topic
+# creation, faust's app and tables, the ownership of keys, the reorder buffer. Every process of one
+# deployment (producers, workers, API) must be given the same values; a worker refuses to start
+# when the facts topic has another partition count (consumers.kafka_log.ensure_topics).
+PARTITIONS = count_from_env("HOTLINE_PARTITIONS", DEFAULT_PARTITIONS)
+REPLICATION_FACTOR = count_from_env("HOTLINE_REPLICATION_FACTOR", DEFAULT_REPLICATION_FACTOR)
 
 
 class Topic(msgspec.Struct, frozen=True, kw_only=True):

@@ -32,6 +32,7 @@ from consumers.api.models import (
     CompanyCounters,
     DigestAnswer,
     Health,
+    LastRefold,
     MsgspecResponse,
     Problem,
     Readiness,
@@ -266,9 +267,31 @@ class Api:
         return MsgspecResponse(Health(status="up"))
 
     async def ready(self, request: Request) -> Response:
+        body = self._status()
+        return MsgspecResponse(body, status_code=200 if body.ready else 503)
+
+    async def status(self, request: Request) -> Response:
+        return MsgspecResponse(self._status())
+
+    def _status(self) -> Readiness:
         r = self.replica
-        body = Readiness(ready=r.ready, facts=r.applied, records=r.records, error=r.error)
-        return MsgspecResponse(body, status_code=200 if r.ready else 503)
+        refold = r.projector.last_refold
+        return Readiness(
+            ready=r.ready,
+            facts=r.applied,
+            records=r.records,
+            error=r.error,
+            lag={str(p): n for p, n in sorted(r.lag.items())},
+            refolding=r.refolding,
+            refolds=r.projector.refolds,
+            last_refold=None
+            if refold is None
+            else LastRefold(
+                facts=refold.facts,
+                seconds=round(refold.seconds, 3),
+                since=None if refold.since is None else refold.since[0].isoformat(),
+            ),
+        )
 
     async def openapi(self, request: Request) -> Response:
         return MsgspecResponse(openapi_document())
@@ -324,6 +347,7 @@ def create_app(source: Replica | Projector, recorder: Recorder | None = None) ->
         Route("/digest", api.digest, methods=["GET"]),
         Route("/health", api.health, methods=["GET"]),
         Route("/ready", api.ready, methods=["GET"]),
+        Route("/status", api.status, methods=["GET"]),
         Route("/openapi.json", api.openapi, methods=["GET"]),
     ]
     app = Starlette(

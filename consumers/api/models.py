@@ -65,11 +65,21 @@ class Health(msgspec.Struct, kw_only=True):
     status: str
 
 
+class LastRefold(msgspec.Struct, kw_only=True):
+    facts: int  # refolded from the checkpoint
+    seconds: float
+    since: str | None  # the checkpoint's event time (None: from the start)
+
+
 class Readiness(msgspec.Struct, kw_only=True):
-    ready: bool
+    ready: bool  # caught up (lag at most Replica.BEHIND records) and reading
     facts: int  # distinct facts applied
     records: int  # records read from the facts topic
-    error: str | None = None
+    error: str | None = None  # the last failure to read the topic, until a read succeeds again
+    lag: dict[str, int] = {}  # partition -> records not read yet (as of the last look, every second)
+    refolding: bool = False  # a refold runs; answers come from the state before the change
+    refolds: int = 0
+    last_refold: LastRefold | None = None
 
 
 _encoder = msgspec.json.Encoder()

@@ -157,8 +157,17 @@ def openapi_document() -> dict[str, Any]:
         "/health": {"get": {"summary": "The process is up", "responses": {"200": _ok("Health", "up")}}},
         "/ready": {
             "get": {
-                "summary": "Ready once the replica has caught up with the facts topic",
-                "responses": {"200": _ok("Readiness", "ready"), "503": _ok("Readiness", "still reading")},
+                "summary": "Ready while the replica is caught up with the facts topic and reading it",
+                "responses": {
+                    "200": _ok("Readiness", "ready"),
+                    "503": _ok("Readiness", "behind, still reading, or the topic cannot be read"),
+                },
+            }
+        },
+        "/status": {
+            "get": {
+                "summary": "Lag per partition, refolds (is one running, what the last one cost)",
+                "responses": {"200": _ok("Readiness", "the replica's status")},
             }
         },
         "/openapi.json": {

@@ -32,6 +32,7 @@ def main_serve(
     namespace: str | None,
     policy_path: Path | None = None,
     log_level: str = "info",
+    state_dir: Path | None = None,
 ) -> None:
     """`hotline serve`: the API on a replica of the facts topic; decisions go to admission-decisions.
 
@@ -53,7 +54,7 @@ def main_serve(
     finally:
         logging.getLogger("aiokafka").setLevel(logging.NOTSET)
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    replica = Replica.from_kafka(servers, namespace, policy)
+    replica = Replica.from_kafka(servers, namespace, policy, state_dir)
     app = create_app(replica, DecisionPublisher(servers, namespace))
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
 
@@ -68,6 +69,7 @@ def main(argv: list[str] | None = None) -> None:
     serve.add_argument("--namespace", default=None, help="topic namespace (default $HOTLINE_NAMESPACE)")
     serve.add_argument("--policy", type=Path, default=None)
     serve.add_argument("--log-level", default="info")
+    serve.add_argument("--state-dir", type=Path, default=None, help="facts and checkpoints on disk")
     doc = commands.add_parser("openapi", help="write the OpenAPI document")
     doc.add_argument("--out", type=Path, default=OPENAPI_PATH)
     args = parser.parse_args(argv)
@@ -75,6 +77,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"wrote {write_openapi(args.out)}")
         return
     try:
-        main_serve(args.host, args.port, args.servers, args.namespace, args.policy, args.log_level)
+        main_serve(
+            args.host, args.port, args.servers, args.namespace, args.policy, args.log_level, args.state_dir
+        )
     except ConnectionError as err:
         raise SystemExit(f"error: {err}") from None

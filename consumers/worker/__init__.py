@@ -15,8 +15,9 @@ How it runs (`main_worker`, `python -m consumers.worker --index I --of K`):
    (suspicions, violations, penalties, company-penalties, blacklist-changes,
    certificate-revocations; key = subject) and changed projection values to the compacted topics
    (projection.blacklist "kind:subject", projection.company-counters, projection.certificate-tallies),
-   only for keys the worker owns: murmur2(key) % 4 % count == index. No windowed tables: the rolling
-   year is evaluated on the occurrence times, as the core does.
+   only for keys the worker owns: murmur2(key) % PARTITIONS % count == index (PARTITIONS:
+   $HOTLINE_PARTITIONS, default 4). No windowed tables: the rolling year is evaluated on the
+   occurrence times, as the core does.
 
 Delivery is AT-LEAST-ONCE. Event ids are deterministic (a record and each of its later changes,
 f"{id}@lifted", f"{id}@annulled", ... are separate immutable events), an id is recorded in the

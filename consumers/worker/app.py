@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import faust
 
+from schemas.topics import PARTITIONS, REPLICATION_FACTOR
+
 from .config import WorkerConfig
 
 
@@ -17,8 +19,10 @@ def make_app(config: WorkerConfig) -> faust.App:
         broker=f"kafka://{servers}",
         store="rocksdb://",  # rocksdict: faust picks it when python-rocksdb is absent
         datadir=str(config.dir / "faust"),
-        topic_partitions=4,
-        topic_replication_factor=1,
+        # $HOTLINE_PARTITIONS and $HOTLINE_REPLICATION_FACTOR, as for every topic (consumers.kafka_log
+        # .ensure_topics creates the changelogs before faust starts; faust uses these for the rest).
+        topic_partitions=PARTITIONS,
+        topic_replication_factor=REPLICATION_FACTOR,
         table_standby_replicas=0,  # nobody else shares this group: a standby would never be used
         web_enabled=False,  # several workers per machine; the query API is a separate process
         autodiscover=False,

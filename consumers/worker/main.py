@@ -9,7 +9,7 @@ from pathlib import Path
 import faust
 from kafka.errors import KafkaError
 
-from consumers.kafka_log import ensure_topics, topic_name
+from consumers.kafka_log import TopicLayoutError, ensure_topics, topic_name
 from domain.policy import PolicyError, load_policy
 from schemas.topics import FACTS
 
@@ -18,6 +18,7 @@ from .app import make_app
 from .config import WorkerConfig
 from .offsets import start_group_at
 from .runtime import Runtime
+from .tables import changelog_topics
 
 log = logging.getLogger(__name__)
 
@@ -59,10 +60,13 @@ def run(config: WorkerConfig, loglevel: str = "warning") -> Runtime:
     runtime = Runtime(config, policy, started)
     facts = topic_name(FACTS, config.namespace)
     try:
-        ensure_topics(config.servers, config.namespace)
+        # with the changelogs of this worker's tables: faust must find them with their partitions
+        ensure_topics(config.servers, config.namespace, changelogs=changelog_topics(config.app_id))
         if config.drain:
             positions = runtime.drain()
             start_group_at(config.servers, config.app_id, facts, positions)
+    except TopicLayoutError as e:
+        raise WorkerError(str(e)) from None
     except KafkaError as e:
         raise WorkerError(f"cannot read {facts} from the brokers at {config.servers}: {e}") from None
     app = make_app(config)

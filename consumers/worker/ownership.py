@@ -1,8 +1,9 @@
 """Which worker publishes a key: the worker that owns the key's partition.
 
-partition = murmur2(key) % 4, exactly Kafka's default partitioner (kafka-python and aiokafka agree
-on every key), so a key's records land in the partition its owner is named after. Worker `index`
-of `count` owns the partitions p with p % count == index.
+partition = murmur2(key) % PARTITIONS ($HOTLINE_PARTITIONS, default 4, the partition count of every
+topic), exactly Kafka's default partitioner (kafka-python and aiokafka agree on every key), so a
+key's records land in the partition its owner is named after. Worker `index` of `count` owns the
+partitions p with p % count == index.
 """
 
 from __future__ import annotations

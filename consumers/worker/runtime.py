@@ -17,10 +17,10 @@ from typing import Any
 
 from consumers.kafka_log import FactReader, decode_batch, topic_name
 from domain.policy import Policy
-from projections.projector import Projector
 from projections.view import digest, snapshot
 from schemas.facts import Fact
 from schemas.topics import FACTS, PARTITIONS
+from storage.resume import open_store, save_offsets
 
 from .config import WorkerConfig
 from .emitter import Emitter
@@ -38,7 +38,9 @@ class Runtime:
         self.config = config
         self.policy = policy
         self.started = time.monotonic() if started is None else started
-        self.projector = Projector(policy)
+        # Facts and checkpoints on disk, in the data directory: the worker holds neither every fact
+        # nor every checkpoint, and a restart resumes from the newest checkpoint.
+        self.projector, self.stored = open_store(config.dir / "projection.db", policy)
         self.reorder = Reorder(PARTITIONS)
         self.latest: datetime | None = None
         self.emitter: Emitter | None = None
@@ -65,22 +67,37 @@ class Runtime:
 
     # --- input -------------------------------------------------------------------------------------
     def drain(self) -> dict[int, int]:
-        """Read every fact written so far (every partition, from offset 0) into the projector.
-        Returns the next offset of each partition, where the agent can start."""
+        """Read every fact written so far into the projector: from where the store says every fact is
+        already held (offset 0 for a new worker). Returns the next offset of each partition, where
+        the agent can start."""
         t0 = time.monotonic()
-        reader = FactReader(self.config.servers, topic_name(FACTS, self.config.namespace))
+        resumed = len(self.projector)
+        topic = topic_name(FACTS, self.config.namespace)
+        reader = FactReader(self.config.servers, topic, start=self.stored)
         try:
             for batch in reader.drain():
                 self.projector.add(batch)
             positions = {tp.partition: reader.consumer.position(tp) for tp in reader.partitions}
         finally:
             reader.close()
-        self.latest = max((f.at for f in self.projector.facts.values()), default=None)
+        self.latest = self.projector.latest
         self.reorder = Reorder(PARTITIONS, start=self.latest)
         self.positions = dict(positions)
         self.dirty = True
-        self.drained = {"facts": len(self.projector.facts), "seconds": round(time.monotonic() - t0, 3)}
+        self.save_offsets()
+        self.drained = {
+            "facts": len(self.projector) - resumed,
+            "resumed": resumed,
+            "from_offsets": sum(self.stored.values()),
+            "seconds": round(time.monotonic() - t0, 3),
+        }
         return positions
+
+    def save_offsets(self) -> None:
+        """Record how far every fact is in the store, when nothing is held back in the reorder buffer."""
+        if self.reorder.pending == 0 and self.positions != self.stored:
+            save_offsets(self.projector, self.positions)
+            self.stored = dict(self.positions)
 
     def receive(self, records: list[tuple[int, int, bytes, float]]) -> None:
         """(partition, offset, value, record timestamp in epoch seconds) as the agent took them."""
@@ -133,6 +150,7 @@ class Runtime:
                 self.latest = latest
             self.waiting.extend(sent for _, sent in released)
             self.dirty = True
+            self.save_offsets()
         self.spent["apply"] += time.perf_counter() - t0
         return len(released)
 
@@ -192,7 +210,7 @@ class Runtime:
     def digest(self) -> tuple[int, str | None]:
         """(facts covered, digest as of config.digest_as_of), recomputed only when quiet and changed."""
         as_of = self.config.digest_as_of
-        n = len(self.projector.facts)
+        n = len(self.projector)
         if as_of is None or self.latest is None or self.latest < as_of or not self.quiet():
             return self._digest
         if self._digest[0] != n:
@@ -206,7 +224,7 @@ class Runtime:
             "index": self.config.index,
             "count": self.config.count,
             "pid": os.getpid(),
-            "facts": len(self.projector.facts),
+            "facts": len(self.projector),
             "pending": self.reorder.pending,
             "latest": self.latest,
             "ready": emitter is not None,

@@ -28,14 +28,26 @@ import faust
 from faust.streams import _current_event
 from faust.types import Message
 
+from schemas.topics import PARTITIONS
+
 from .ownership import partition_of
+
+TABLES = ("emitted", "published")
+
+
+def changelog_topics(app_id: str) -> list[str]:
+    """The changelog topic faust gives each table, f"{app id}-{table}-changelog" (faust's
+    Collection._changelog_topic_name, app version 1). main.run creates them with
+    consumers.kafka_log.ensure_topics before faust starts, with PARTITIONS partitions like the
+    facts topic (see ensure_topics for why faust must not create them itself)."""
+    return [f"{app_id}-{table}-changelog" for table in TABLES]
 
 
 def emitted_table(app: faust.App) -> faust.types.TableT:  # type: ignore[type-arg]
     return app.Table(
         "emitted",
         default=None,
-        partitions=4,
+        partitions=PARTITIONS,  # faust requires the partition count of the facts topic
         key_type=str,  # json: faust derives the serializers from the types
         help="derived event id -> [generation, kind, key, record type, fingerprint]",
     )
@@ -45,7 +57,7 @@ def published_table(app: faust.App) -> faust.types.TableT:  # type: ignore[type-
     return app.Table(
         "published",
         default=None,
-        partitions=4,
+        partitions=PARTITIONS,
         key_type=str,
         help="projection kind|key -> fingerprint of the value last written",
     )

@@ -7,9 +7,9 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from hotline.log import EmbeddedLog
 from producers.ingest import ingest_files, write_rejects
-from producers.validate import Rejection
+from producers.validate import NOT_UTF8, Rejection
+from storage.log import EmbeddedLog
 
 GOOD = [
     '{"type":"company.registered","id":"co-1","at":"2025-01-01T09:00:00+08:00","source":"crm",'
@@ -146,10 +146,10 @@ def test_a_line_that_is_not_utf8_is_refused_alone(tmp_path: Path) -> None:
     )
     log = EmbeddedLog(tmp_path / "log.db")
     report = ingest_files(log, [source])
-    assert [(r.line, r.reason) for r in report.rejected] == [
-        (2, "not UTF-8 text: facts are JSON encoded as UTF-8")
-    ]
-    assert report.appended == 1
+    # Our own reason, whatever the JSON library says about the bytes.
+    assert [(r.line, r.field, r.reason) for r in report.rejected] == [(2, None, NOT_UTF8)]
+    assert "Caf" in report.rejected[0].raw  # the line is shown, undecodable bytes replaced
+    assert report.appended == 1 and log.count() == 1  # the good line is kept
 
 
 def test_a_refused_fact_introduces_nothing_to_the_rest_of_the_batch(tmp_path: Path) -> None:

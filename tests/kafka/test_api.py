@@ -25,13 +25,13 @@ from consumers.kafka_log import ensure_topics, topic_name
 from consumers.kafka_replay import replay_from_kafka
 from domain.admission import admit_call
 from domain.policy import load_policy
-from hotline.log import EmbeddedLog
 from producers.synthetic import generate
 from projections.fold import project
 from schemas.codec import fact_from_json, fact_to_json
 from schemas.derived import AdmissionDecision, CallRequest
 from schemas.facts import CallReceived, Fact
 from schemas.topics import DERIVED, FACTS, fact_key
+from storage.log import EmbeddedLog
 
 pytestmark = pytest.mark.kafka
 

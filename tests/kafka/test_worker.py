@@ -318,5 +318,7 @@ def test_kill_9_mid_stream_loses_nothing(workers: Workers, expected: Expected) -
 
     assert before is not None and 0 < before["facts"] < len(expected.facts), before
     assert [s["digest"] for s in statuses] == [expected.digest] * WORKERS
+    # The restarted worker took up its store: what it held at the kill, not offset 0 again.
+    assert statuses[1]["drain"]["resumed"] > 0 and statuses[1]["drain"]["from_offsets"] > 0, statuses[1]
     counts = check_outputs(workers.servers, workers.namespace, expected)  # duplicates: identical only
     print(f"killed worker 1 at {before['facts']} facts; derived records {counts}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import random
 import threading
+import time
 import warnings
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -27,7 +28,6 @@ from consumers.api import create_app, openapi_document
 from consumers.replica import Replica
 from domain.admission import admit_call
 from domain.policy import load_policy
-from hotline.log import EmbeddedLog
 from producers.synthetic import generate
 from producers.validate import parse_lines
 from projections.explain import explain
@@ -36,6 +36,7 @@ from projections.projector import Projector
 from projections.view import digest, snapshot
 from schemas import facts as f
 from schemas.derived import AdmissionDecision, CallRequest
+from storage.log import EmbeddedLog
 
 ROOT = Path(__file__).parents[2]
 EXAMPLES = ROOT / "docs" / "examples" / "facts.jsonl"
@@ -339,8 +340,28 @@ class _BlockedFeed:
         self.release.wait(timeout_ms / 1000)
         return []
 
+    def positions(self) -> dict[int, int]:
+        return {0: 0}
+
+    def lag(self) -> dict[int, int]:
+        return {0: 0}
+
     def close(self) -> None:
         pass
+
+
+class _LaggingFeed(_BlockedFeed):
+    """Drained, then 5,000 records behind on partition 2, then the broker goes away."""
+
+    def __init__(self, release: threading.Event) -> None:
+        super().__init__(release)
+        self.looks = 0
+
+    def lag(self) -> dict[int, int]:
+        self.looks += 1
+        if self.looks > 2:
+            raise ConnectionError("broker gone")
+        return {0: 0, 1: 0, 2: 5000, 3: 0}
 
 
 def test_health_and_readiness() -> None:
@@ -384,3 +405,24 @@ def test_openapi_document_is_served_saved_and_valid(client: TestClient) -> None:
     assert {"/admission", "/blacklist", "/ready", "/health", "/explain/{kind}/{subject}"} <= set(
         served["paths"]
     )
+
+
+def test_ready_reflects_the_lag_and_the_broker() -> None:
+    release = threading.Event()
+    release.set()
+    feed = _LaggingFeed(release)
+    replica = Replica(POLICY, feed=lambda: feed)
+    with TestClient(create_app(replica)) as c:
+        assert replica.wait_ready(5)
+        deadline = time.monotonic() + 5
+        while not replica.lag and time.monotonic() < deadline:
+            time.sleep(0.01)
+        behind = c.get("/ready")
+        assert behind.status_code == 503
+        assert behind.json()["lag"] == {"0": 0, "1": 0, "2": 5000, "3": 0}
+        while replica.error is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        gone = c.get("/ready")
+        assert gone.status_code == 503 and gone.json()["error"] == "ConnectionError: broker gone"
+        status = c.get("/status")
+        assert status.status_code == 200 and status.json()["refolding"] is False

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 
 from domain.policy import load_policy
-from hotline.log import EmbeddedLog
 from producers.ingest import ingest_files
 from projections.fold import project
 from schemas.codec import fact_from_json
 from schemas.facts import FACT_TYPES, TAG_OF, Fact
 from schemas.jsonschema import export
+from storage.log import EmbeddedLog
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 FACTS_MD = DOCS / "facts.md"

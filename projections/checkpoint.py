@@ -1,0 +1,222 @@
+"""A checkpoint: the folded state after a position of the event-time order, frozen to bytes.
+
+`freeze(state, position)` gives a self-verifying blob; `thaw(blob, policy)` gives back an independent
+State equal to the one frozen (the fold can go on from it), or raises CorruptCheckpoint when the blob
+does not match its digest. Pure: no storage, the caller keeps the bytes where it likes.
+
+The state is written with msgspec as JSON, not pickled: pickle costs ~2 µs per object here and the
+state is millions of small records, msgspec a tenth of that. JSON rather than MessagePack because it
+keeps each time's UTC offset, so a thawed state prints exactly as the original. Shared mutable
+records (a penalty sits in `penalties` and in the blacklist index, where a lift or a maintenance
+agreement mutates it) are written once and re-linked by id on thaw. The detectors' small private
+history is pickled inside the blob: it is theirs to shape.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+from collections import defaultdict
+from datetime import datetime
+
+import msgspec
+
+from domain.model import Account, Certificate, Device
+from domain.policy import Policy
+from projections.state import CallRef, Case, Pending, State
+from schemas.derived import (
+    AllCertificatesRevoked,
+    Anomaly,
+    BlackKeyEvent,
+    CertificateRevoked,
+    CodesRequested,
+    Penalty,
+    RectificationPlan,
+    SupportStopped,
+    Suspicion,
+    Violation,
+    Warning,
+)
+from schemas.facts import RatingIssued
+
+#: (event time, fact kind rank, fact id): the fold's sort key of the last fact a checkpoint holds.
+Position = tuple[datetime, int, str]
+_MAGIC = b"hotline-checkpoint-1\n"
+_DIGEST = 32
+
+
+class CorruptCheckpoint(ValueError):
+    """The blob is truncated, altered or not a checkpoint."""
+
+
+class StateImage(msgspec.Struct, array_like=True, forbid_unknown_fields=True):
+    policy: str  # policy_fingerprint: a state folded under another policy is not this one
+    position: Position | None
+    facts: int  # distinct facts folded into it
+    annulled: dict[str, datetime]
+    companies: dict[str, str]
+    accounts: dict[str, Account]
+    person_accounts: dict[str, list[str]]
+    devices: dict[str, Device]
+    certificates: dict[str, Certificate]
+    account_certificates: dict[str, list[Certificate]]
+    ratings: list[tuple[str, str, list[RatingIssued]]]
+    calls: dict[str, CallRef]
+    cases: dict[str, Case]
+    pending: dict[str, Pending]
+    fraud_reports: dict[str, list[str]]
+    suspicions: dict[str, Suspicion]
+    violations: dict[str, Violation]
+    penalties: dict[str, Penalty]
+    blacklist: dict[str, dict[str, list[str]]]  # penalty ids: the records live in `penalties`
+    occurrences: list[tuple[str, str, list[tuple[datetime, str]]]]
+    awaiting_maintenance: list[tuple[str, str, list[str]]]  # penalty ids
+    revocations: dict[str, CertificateRevoked]
+    account_revocations: dict[str, list[CertificateRevoked]]
+    permanent: dict[str, AllCertificatesRevoked]
+    black_key_events: dict[str, BlackKeyEvent]
+    plans: dict[str, RectificationPlan]
+    support_stops: dict[str, SupportStopped]
+    codes_requests: dict[str, CodesRequested]
+    warnings: dict[str, Warning]
+    account_warnings: dict[str, list[Warning]]
+    rating_ends: dict[str, datetime]
+    rating_periods: list[tuple[str, str, list[tuple[datetime, datetime, int]]]]
+    anomalies: list[Anomaly]
+    scheduled: list[tuple[datetime, int, str]]
+    scheduled_count: int
+    detectors: bytes
+
+
+_encoder = msgspec.json.Encoder()
+_decoder = msgspec.json.Decoder(StateImage)
+
+
+def _penalty_ids(state: State, entries: list[Penalty]) -> list[str]:
+    ids = [p.id for p in entries]
+    if any(state.penalties.get(i) is not p for i, p in zip(ids, entries, strict=True)):
+        # Re-linking by id would split one record in two; never seen, but refuse rather than guess.
+        raise ValueError("a blacklist entry is not the penalty recorded under its id")
+    return ids
+
+
+def policy_fingerprint(policy: Policy) -> str:
+    """The policy's content, hashed: the label alone may stay the same across edits."""
+    return hashlib.sha256(msgspec.json.encode(policy)).hexdigest()[:16]
+
+
+def freeze(state: State, position: Position | None, facts: int) -> bytes:
+    """The state after the fact at `position` (None: before any fact), `facts` distinct facts in."""
+    detectors = dict(vars(state.detectors))
+    image = StateImage(
+        policy=policy_fingerprint(state.policy),
+        position=position,
+        facts=facts,
+        annulled=state.annulled,
+        companies=state.companies,
+        accounts=state.accounts,
+        person_accounts=state.person_accounts,
+        devices=state.devices,
+        certificates=state.certificates,
+        account_certificates=state.account_certificates,
+        ratings=[(c, line, r) for (c, line), r in state.ratings.items()],
+        calls=state.calls,
+        cases=state.cases,
+        pending=state.pending,
+        fraud_reports=state.fraud_reports,
+        suspicions=state.suspicions,
+        violations=state.violations,
+        penalties=state.penalties,
+        blacklist={
+            kind: {s: _penalty_ids(state, ps) for s, ps in subjects.items()}
+            for kind, subjects in state.blacklist.items()
+        },
+        occurrences=[(c, counter, o) for (c, counter), o in state.occurrences.items()],
+        awaiting_maintenance=[
+            (c, customer, _penalty_ids(state, ps)) for (c, customer), ps in state.awaiting_maintenance.items()
+        ],
+        revocations=state.revocations,
+        account_revocations=state.account_revocations,
+        permanent=state.permanent,
+        black_key_events=state.black_key_events,
+        plans=state.plans,
+        support_stops=state.support_stops,
+        codes_requests=state.codes_requests,
+        warnings=state.warnings,
+        account_warnings=state.account_warnings,
+        rating_ends=state.rating_ends,
+        rating_periods=[(c, line, p) for (c, line), p in state.rating_periods.items()],
+        anomalies=state.anomalies,
+        scheduled=state.scheduled,
+        scheduled_count=state._scheduled_count,
+        detectors=pickle.dumps(detectors, protocol=pickle.HIGHEST_PROTOCOL),
+    )
+    body = _encoder.encode(image)
+    return _MAGIC + hashlib.sha256(body).digest() + body
+
+
+def verify(blob: bytes) -> bytes:
+    """The body of a sound checkpoint; CorruptCheckpoint otherwise."""
+    head = len(_MAGIC)
+    if not blob.startswith(_MAGIC) or len(blob) < head + _DIGEST:
+        raise CorruptCheckpoint("not a checkpoint, or cut short before its digest")
+    body = blob[head + _DIGEST :]
+    if hashlib.sha256(body).digest() != blob[head : head + _DIGEST]:
+        raise CorruptCheckpoint("the content does not match its digest (altered or truncated)")
+    return body
+
+
+def position_of(blob: bytes) -> tuple[Position | None, int]:
+    """(position, facts) of a sound checkpoint, without building the state."""
+    image = _decoder.decode(verify(blob))
+    return image.position, image.facts
+
+
+def thaw(blob: bytes, policy: Policy) -> tuple[State, Position | None, int]:
+    """An independent State equal to the frozen one, with its position and fact count."""
+    try:
+        image = _decoder.decode(verify(blob))
+    except msgspec.DecodeError as e:  # a sound digest over a foreign body: not ours
+        raise CorruptCheckpoint(f"not a checkpoint of this version: {e}") from None
+    if image.policy != policy_fingerprint(policy):
+        raise CorruptCheckpoint("folded under another policy")
+    state = State(policy)
+    state.annulled = image.annulled
+    state.companies = image.companies
+    state.accounts = image.accounts
+    state.person_accounts = defaultdict(list, image.person_accounts)
+    state.devices = image.devices
+    state.certificates = image.certificates
+    state.account_certificates = defaultdict(list, image.account_certificates)
+    state.ratings = defaultdict(list, {(c, line): r for c, line, r in image.ratings})
+    state.calls = image.calls
+    state.cases = image.cases
+    state.pending = image.pending
+    state.fraud_reports = defaultdict(list, image.fraud_reports)
+    state.suspicions = image.suspicions
+    state.violations = image.violations
+    state.penalties = penalties = image.penalties
+    for kind, subjects in image.blacklist.items():
+        index = state.blacklist.setdefault(kind, defaultdict(list))
+        for subject, ids in subjects.items():
+            index[subject] = [penalties[i] for i in ids]
+    state.occurrences = defaultdict(list, {(c, k): o for c, k, o in image.occurrences})
+    state.awaiting_maintenance = defaultdict(
+        list, {(c, k): [penalties[i] for i in ids] for c, k, ids in image.awaiting_maintenance}
+    )
+    state.revocations = image.revocations
+    state.account_revocations = defaultdict(list, image.account_revocations)
+    state.permanent = image.permanent
+    state.black_key_events = image.black_key_events
+    state.plans = image.plans
+    state.support_stops = image.support_stops
+    state.codes_requests = image.codes_requests
+    state.warnings = image.warnings
+    state.account_warnings = defaultdict(list, image.account_warnings)
+    state.rating_ends = image.rating_ends
+    state.rating_periods = defaultdict(list, {(c, line): p for c, line, p in image.rating_periods})
+    state.anomalies = image.anomalies
+    state.scheduled = image.scheduled  # a heap stays a heap: written and read in list order
+    state._scheduled_count = image.scheduled_count
+    vars(state.detectors).update(pickle.loads(image.detectors))
+    return state, image.position, image.facts
