@@ -26,10 +26,9 @@ from pathlib import Path
 
 from kafka import KafkaConsumer, TopicPartition
 from kafka.admin import KafkaAdminClient
-from kafka.partitioner.default import murmur2
 from kafka.record import util as record_util
 
-from consumers.kafka_log import bootstrap, ensure_topics, topic_name
+from consumers.kafka_log import bootstrap, default_partition, ensure_topics, topic_name
 from producers.kafka_producer import FactPublisher
 from producers.sources import read_source
 from producers.synthetic import generate
@@ -179,7 +178,7 @@ async def aiokafka_batches(servers: str, ns: str, facts: list[Fact]) -> float:
         sent = []
         for fact in facts:
             key, value = fact_key(fact), fact_to_json(fact)
-            p = partitions[(murmur2(key) & 0x7FFFFFFF) % len(partitions)]
+            p = partitions[default_partition(key, len(partitions))]
             if batches[p].append(key=key, value=value, timestamp=None) is None:
                 batches[p].close()
                 sent.append(await producer.send_batch(batches[p], topic, partition=p))

@@ -14,6 +14,7 @@ from contextlib import suppress
 import msgspec
 from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
+from kafka.partitioner.default import murmur2
 
 from schemas.facts import AnyFact
 from schemas.topics import ALL, FACTS, PARTITIONS, REPLICATION_FACTOR, Topic
@@ -33,6 +34,13 @@ def namespace() -> str:
 
 def topic_name(topic: Topic, ns: str | None = None) -> str:
     return topic.in_namespace(ns or namespace())
+
+
+def default_partition(key: bytes, partitions: int) -> int:
+    """Kafka's default partitioner: murmur2 of the key, made positive, modulo the partition count
+    (kafka-python and aiokafka agree on every key). The one place it is computed: the producers pick
+    a record's partition with it and the workers own keys by it (consumers.worker.ownership)."""
+    return (murmur2(key) & 0x7FFFFFFF) % partitions
 
 
 def decode_batch(values: list[bytes]) -> list[AnyFact]:

@@ -13,8 +13,8 @@ import typer
 
 from consumers.embedded import DEFAULT_LOG, Hotline
 from domain.policy import PolicyError, load_policy
+from domain.timeparse import TimeError, parse_time
 from hotline import render
-from hotline.timeparse import TimeError, parse_time
 from producers.ingest import ingest_files, write_rejects
 from projections.explain import explain as explain_subject
 from schemas.derived import CallRequest

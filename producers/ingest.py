@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 
 import msgspec
 
-from producers.validate import REFERENCES, Rejection, parse_lines, unknown_references
+from domain.references import REFERENCES, admit_references
+from producers.validate import Rejection, parse_lines
 from schemas.codec import to_msgpack
 from schemas.facts import Fact
-from storage.log import ENTITY_KEYS, EmbeddedLog
+from storage.log import EmbeddedLog
 
 
 @dataclass
@@ -25,8 +27,8 @@ class IngestReport:
 
 def admit_batch(log: EmbeddedLog, parsed: list[tuple[str, int, Fact]]) -> tuple[list[Fact], list[Rejection]]:
     """Id and reference checks against the log plus the batch. A reference may point to any line of
-    the batch, whatever its place, but only to a line that is itself accepted: refusing a fact can
-    refuse what relied on it, so the check runs until nothing more is refused."""
+    the batch, whatever its place, but only to a line that is itself accepted
+    (domain.references.admit_references)."""
     rejected: list[Rejection] = []
     bodies: dict[str, bytes] = {}
     candidates: list[tuple[str, int, Fact]] = []
@@ -44,34 +46,15 @@ def admit_batch(log: EmbeddedLog, parsed: list[tuple[str, int, Fact]]) -> tuple[
         for key, kind in _refs(fact):
             wanted[kind].add(key)
     stored = {kind: log.known(kind, keys) for kind, keys in wanted.items()}
-    while True:
-        introduced: dict[str, set[str]] = defaultdict(set)
-        for _, _, fact in candidates:
-            if (entity := ENTITY_KEYS.get(type(fact))) is not None:
-                introduced[entity[0]].add(getattr(fact, entity[1]))
 
-        def known(kind: str, key: str, introduced: dict[str, set[str]] = introduced) -> bool:
-            return key in introduced[kind] or key in stored.get(kind, ())
+    def in_log(kind: str, key: str) -> bool:
+        return key in stored.get(kind, ())
 
-        refused = {
-            id(candidate): problems
-            for candidate in candidates
-            if (problems := unknown_references(candidate[2], known))
-        }
-        if not refused:
-            return [fact for _, _, fact in candidates], rejected
-        for candidate in candidates:
-            for attr, reason in refused.get(id(candidate), ()):
-                rejected.append(
-                    Rejection(
-                        file=candidate[0],
-                        line=candidate[1],
-                        field=attr,
-                        reason=reason,
-                        raw=_raw(candidate[2]),
-                    )
-                )
-        candidates = [c for c in candidates if id(c) not in refused]
+    kept, refused = admit_references(candidates, itemgetter(2), in_log)
+    for (file, line, fact), problems in refused:
+        raw = _raw(fact)
+        rejected += [Rejection(file=file, line=line, field=a, reason=r, raw=raw) for a, r in problems]
+    return [fact for _, _, fact in kept], rejected
 
 
 def _raw(fact: Fact) -> str:

@@ -10,13 +10,13 @@ ingest endpoint and library callers all use it). A batch is checked as a whole, 
 3. ids: an id already on the topic (or earlier in the batch) with different content is refused, as
    the embedded ingest does (facts are never edited); the same fact again is a harmless re-send and
    is not sent twice;
-4. references (`producers.validate.REFERENCES`): an account, company, certificate or device barcode
-   must be introduced by a fact on the topic or by a fact of the same batch that is itself accepted.
-   The publisher knows what is on the topic from an index it loads at start (every partition from
-   offset 0, keeping only the entity keys of `storage.log.ENTITY_KEYS` and a hash per fact id) and
-   keeps up to date with what it publishes; on a miss it first reads what other producers added
-   since, so the call-centre producer accepts a call on an account the CRM producer published a
-   second ago.
+4. references (`domain.references.admit_references`, the check the embedded ingest runs too): an
+   account, company, certificate or device barcode must be introduced by a fact on the topic or by
+   a fact of the same batch that is itself accepted. The publisher knows what is on the topic from an
+   index it loads at start (every partition from offset 0, keeping only the entity keys of
+   `domain.references.ENTITY_KEYS` and a hash per fact id) and keeps up to date with what it
+   publishes; on a miss it first reads what other producers added since, so the call-centre
+   producer accepts a call on an account the CRM producer published a second ago.
 
 Every line ends either on the facts topic or, with its line number, field and reason, on the
 rejects topic (value: msgspec JSON of `producers.validate.Rejection`, key "file:line"). The publisher
@@ -26,9 +26,10 @@ recognised as re-sends, and duplicates are harmless downstream anyway).
 
 Speed: kafka-python's per-record work is pure Python (about 14 us a record here), so the hot loop
 avoids everything else it can: values are encoded once, partitions are computed with Kafka's own
-murmur2 rule and cached per key (the same partition the default partitioner picks, which the
-workers rely on), and the garbage collector is paused during a batch (a generation-2 pass over
-hundreds of thousands of pending record futures costs more than sending them).
+murmur2 rule (consumers.kafka_log.default_partition) and cached per key (the same partition the
+default partitioner picks, which the workers rely on), and the garbage collector is paused during a
+batch (a generation-2 pass over hundreds of thousands of pending record futures costs more than
+sending them).
 """
 
 from __future__ import annotations
@@ -47,17 +48,16 @@ from typing import Any
 import msgspec
 from kafka import KafkaProducer
 from kafka.errors import KafkaError, TopicAlreadyExistsError
-from kafka.partitioner.default import murmur2
 
 from consumers import kafka_log
-from consumers.kafka_log import FactReader, ensure_topics, topic_name
+from consumers.kafka_log import FactReader, default_partition, ensure_topics, topic_name
+from domain.references import ENTITY_KEYS, admit_references
 from producers.sources import Source, SourceError, read_source, screen_utf8
-from producers.validate import Rejection, parse_lines, semantic_problems, unknown_references
+from producers.validate import Rejection, parse_lines, semantic_problems
 from schemas import facts as f
 from schemas.codec import fact_to_json, normalise
 from schemas.facts import TAG_OF, Fact
 from schemas.topics import FACTS, REJECTS, fact_key
-from storage.log import ENTITY_KEYS
 
 log = logging.getLogger(__name__)
 
@@ -377,24 +377,12 @@ class FactPublisher:
         return self._check_references(kept, report)
 
     def _check_references(self, candidates: list[_Candidate], report: PublishReport) -> list[_Candidate]:
-        caught_up = False
-        while True:
-            known = _known_in(candidates, self._known)
-            bad = {i: p for i, c in enumerate(candidates) if (p := unknown_references(c.fact, known))}
-            if not bad:
-                return candidates
-            if not caught_up and self._reader is not None:
-                self.catch_up()  # another producer may have introduced them since we last looked
-                caught_up = True
-                continue
-            for i, problems in bad.items():
-                c = candidates[i]
-                report.rejected += [c.rejection(a, r) for a, r in problems]
-            refused_entity = any(type(candidates[i].fact) in ENTITY_KEYS for i in bad)
-            candidates = [c for i, c in enumerate(candidates) if i not in bad]
-            if not refused_entity:
-                return candidates
-            # A refused account (say) introduces nothing: what relied on it is checked again.
+        # On a miss, first read what other producers added since we last looked.
+        refresh = self.catch_up if self._reader is not None else None
+        kept, refused = admit_references(candidates, _fact_of, self.knows, refresh)
+        for c, problems in refused:
+            report.rejected += [c.rejection(a, r) for a, r in problems]
+        return kept
 
     def _send(self, candidates: list[_Candidate], report: PublishReport, skip_known: bool = True) -> None:
         producer, facts_topic = self.producer, self.facts_topic
@@ -462,7 +450,7 @@ class FactPublisher:
         def partition(key: bytes) -> int:
             p = cache.get(key)
             if p is None:
-                p = cache[key] = partitions[(murmur2(key) & 0x7FFFFFFF) % n]
+                p = cache[key] = partitions[default_partition(key, n)]
             return p
 
         return partition
@@ -528,17 +516,8 @@ def _name(source: Source | tuple[str, Sequence[Fact]]) -> str:
     return source.name if isinstance(source, Source) else source[0]
 
 
-def _known_in(batch: list[_Candidate], on_topic: dict[str, set[str]]) -> Callable[[str, str], bool]:
-    """Whether an entity is introduced by a fact of the batch or of the topic."""
-    introduced: dict[str, set[str]] = defaultdict(set)
-    for c in batch:
-        if (entity := ENTITY_KEYS.get(type(c.fact))) is not None:
-            introduced[entity[0]].add(getattr(c.fact, entity[1]))
-
-    def known(kind: str, key: str) -> bool:
-        return key in introduced[kind] or key in on_topic[kind]
-
-    return known
+def _fact_of(c: _Candidate) -> Fact:
+    return c.fact
 
 
 def _decode_head(value: bytes) -> _Head | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 import msgspec
 
@@ -19,23 +19,6 @@ class Rejection(msgspec.Struct, kw_only=True):
     reason: str
     raw: str
 
-
-#: Which attributes of a fact must name something already known: (attribute, entity kind).
-REFERENCES: dict[type[f.Fact], tuple[tuple[str, str], ...]] = {
-    f.AccountOpened: (("company_id", "company"),),
-    f.RatingIssued: (("company_id", "company"),),
-    f.CertificateGranted: (("account_id", "account"),),
-    f.CertificateExamResult: (("certificate_id", "certificate"), ("account_id", "account")),
-    f.MaintenanceAgreed: (("company_id", "company"),),
-    f.CallReceived: (("account_id", "account"),),  # an unknown barcode is the line's answer, not bad input
-    f.CaseOpened: (("account_id", "account"),),
-    f.ViolationReported: (
-        ("account_id", "account"),
-        ("certificate_id", "certificate"),
-        ("device_barcode", "barcode"),
-    ),
-    f.WarningIssued: (("account_id", "account"),),
-}
 
 _AT_FIELD = re.compile(r" - at `\$\.?([^`]*)`$")
 _MISSING = re.compile(r"missing required field `([^`]+)`")
@@ -132,12 +115,3 @@ def parse_lines(lines: Iterable[bytes], file: str) -> tuple[list[tuple[int, f.Fa
         if not problems:
             parsed.append((number, fact))
     return parsed, rejected
-
-
-def unknown_references(fact: f.Fact, known: Callable[[str, str], bool]) -> list[tuple[str, str]]:
-    out = []
-    for attr, kind in REFERENCES.get(type(fact), ()):
-        key = getattr(fact, attr)
-        if key is not None and not known(kind, key):
-            out.append((attr, f"unknown {kind} {key!r}: no fact introduces it"))
-    return out

@@ -7,12 +7,27 @@ from collections import defaultdict
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+import msgspec
+
 from domain.calendar import add_months
 
 if TYPE_CHECKING:
     from projections.state import State
-    from projections.view import RatingView
     from schemas.facts import RatingIssued
+
+
+class RatingView(msgspec.Struct, kw_only=True):
+    """One rating as the snapshot shows it (projections.view.Snapshot.ratings)."""
+
+    company_id: str
+    product_line: str
+    stars: int
+    issued_at: datetime
+    valid_until: datetime
+    in_force: bool
+    meets_requirements: bool
+    qualifying_engineers: int
+    review_flag: bool  # a black key event in the current rating year (seed 001: recertification review)
 
 
 def certificates_by_company(state: State) -> dict[tuple[str, str], list[str]]:
@@ -49,8 +64,6 @@ def qualifying_engineers(state: State, rating: RatingIssued, index: dict[tuple[s
 
 
 def rating_views(state: State, as_of: datetime | None) -> list[RatingView]:
-    from projections.view import RatingView
-
     views = []
     index = certificates_by_company(state)
     for (company, line), ratings in sorted(state.ratings.items()):

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import msgspec
 
 from domain.calendar import within_one_year
-from projections.ratings import rating_views
+from projections.ratings import RatingView, rating_views
 from projections.state import State
 from schemas.derived import (
     Anomaly,
@@ -61,18 +61,6 @@ class CaseView(msgspec.Struct, kw_only=True):
     closed_at: datetime | None
     transfers: tuple[str, ...]
     support_stopped: list[SupportStopped]
-
-
-class RatingView(msgspec.Struct, kw_only=True):
-    company_id: str
-    product_line: str
-    stars: int
-    issued_at: datetime
-    valid_until: datetime
-    in_force: bool
-    meets_requirements: bool
-    qualifying_engineers: int
-    review_flag: bool  # a black key event in the current rating year (seed 001: recertification review)
 
 
 class Snapshot(msgspec.Struct, kw_only=True):

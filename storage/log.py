@@ -15,17 +15,10 @@ from typing import TypeVar
 
 import msgspec
 
+from domain.references import ENTITY_KEYS
 from schemas.codec import batch_from_msgpack, to_msgpack
 from schemas.derived import AdmissionDecision
-from schemas.facts import (
-    TAG_OF,
-    AccountOpened,
-    AnyFact,
-    CertificateGranted,
-    CompanyRegistered,
-    DeviceInstalled,
-    Fact,
-)
+from schemas.facts import TAG_OF, AnyFact, Fact
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS facts (
@@ -44,13 +37,6 @@ CREATE TABLE IF NOT EXISTS decisions (
 );
 """
 
-#: Facts that introduce something other facts refer to: (kind, attribute holding its key).
-ENTITY_KEYS: dict[type[Fact], tuple[str, str]] = {
-    CompanyRegistered: ("company", "company_id"),
-    AccountOpened: ("account", "account_id"),
-    CertificateGranted: ("certificate", "certificate_id"),
-    DeviceInstalled: ("barcode", "barcode"),
-}
 _decision_decoder = msgspec.msgpack.Decoder(AdmissionDecision)
 F = TypeVar("F", bound=Fact)
 

@@ -53,7 +53,7 @@ from consumers.api.params import (
 from consumers.replica import Replica
 from domain.admission import admit_call
 from domain.policy import Policy
-from hotline.timeparse import TimeError, parse_time
+from domain.timeparse import TimeError, parse_time
 from projections.explain import explain
 from projections.projector import Projector
 from projections.state import State

@@ -10,7 +10,7 @@ import msgspec
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from consumers.api.models import ParameterProblem, Problem
-from hotline.timeparse import TimeError, parse_time
+from domain.timeparse import TimeError, parse_time
 
 Kind = Literal["account", "number", "company"]
 

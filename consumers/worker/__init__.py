@@ -23,7 +23,7 @@ Delivery is AT-LEAST-ONCE. Event ids are deterministic (a record and each of its
 f"{id}@lifted", f"{id}@annulled", ... are separate immutable events), an id is recorded in the
 `emitted` table (RocksDB + changelog) only after the broker acknowledged it, and a restarted worker
 publishes only what the table lacks. After a kill -9 some events may be published twice, with the
-same id and payload: consumers dedupe by the event `id`. A `derived.changed` event with change
+same id and payload: consumers dedupe by topic and event `id`. A `derived.changed` event with change
 "retracted" withdraws an event that a late fact showed never happened.
 
 faust's exactly-once mode stays off. HOTLINE_WORKER_GUARANTEE=exactly_once starts it (one

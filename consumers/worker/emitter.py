@@ -3,14 +3,20 @@
 Delivery is at-least-once. An event is recorded in the `emitted` table only after the broker has
 acknowledged it, so a crash can never lose one; a worker killed with -9 between the acknowledgement
 and the table write publishes that event again after its restart, under the same id and with the
-same payload. Consumers therefore dedupe by the event `id`. One narrow window remains: a table
+same payload. Consumers therefore dedupe by topic and event `id` (an id is unique within its topic:
+a suspicion and the violation it becomes share one). One narrow window remains: a table
 write reaches RocksDB at once but its changelog copy a few ms later, and faust restores a table by
 replaying its changelog over RocksDB from the last committed offset; a kill -9 in those ms, on an
 entry written twice within the last commit interval (an event retracted right after being
 published), can bring back the older entry, and if the event then comes back it is not re-published.
 
 - A derived event (see outputs.derived_events) is published once, on its topic, keyed by its subject;
-  the `emitted` table keeps its id with a fingerprint of what it said.
+  the `emitted` table keeps it under f"{topic kind}|{event id}" (`ledger_key`) with a fingerprint of
+  what it said. Tables written before that keyed entries by the bare event id; they are read back
+  under the topic kind each entry holds (`_ledger`), so a worker restarted on them republishes
+  nothing, with one exception: where a suspicion and its violation shared an entry (the violation
+  had overwritten it), the suspicion is published under its id, once more if it already was (a
+  consumer that has it drops it as a duplicate: consumers dedupe by id per topic).
 - If a late fact shows that a published event never happened (facts arrive in any order; a state
   built from part of them can hold a suspicion the rest dismisses), a `derived.changed` event with
   change "retracted" and id f"{event id}@retracted" withdraws it, on the same topic and key (so it
@@ -57,6 +63,29 @@ def fingerprint(value: msgspec.Struct) -> str:
     return _hash(_encode(msgspec.structs.replace(value, as_of=None)))  # type: ignore[call-arg]
 
 
+def ledger_key(kind: str, event_id: str) -> str:
+    """The `emitted` table's key of an event: ids are unique per topic, not across topics."""
+    return f"{kind}|{event_id}"
+
+
+def _ledger(entries: dict[str, Any]) -> dict[tuple[str, str], list[Any]]:
+    """The `emitted` table by (topic kind, event id). A key without its kind's prefix is a bare event
+    id from before the ledger was keyed by topic: it is filed under the kind its entry holds, unless
+    an entry written since then has that key (the newer one is what the topic last received)."""
+    ledger: dict[tuple[str, str], list[Any]] = {}
+    legacy: dict[tuple[str, str], list[Any]] = {}
+    for name, value in entries.items():
+        entry = list(value)
+        kind = str(entry[1])
+        if name.startswith(f"{kind}|"):
+            ledger[(kind, name[len(kind) + 1 :])] = entry
+        else:
+            legacy[(kind, name)] = entry
+    for event, entry in legacy.items():
+        ledger.setdefault(event, entry)
+    return ledger
+
+
 def _contents(table: MutableMapping[str, Any]) -> dict[str, Any]:
     snapshot = getattr(table, "snapshot", None)  # tables.KeyedTable reads its store in one pass
     items = snapshot() if snapshot is not None else dict(table)
@@ -76,7 +105,7 @@ class Emitter:
         self.send = send
         self.emitted_table, self.published_table = emitted, published
         # In-memory copies: the diff reads them on every batch; the tables are the durable record.
-        self.emitted: dict[str, list[Any]] = {k: list(v) for k, v in _contents(emitted).items()}
+        self.emitted: dict[tuple[str, str], list[Any]] = _ledger(_contents(emitted))  # (kind, id) -> entry
         self.published: dict[str, str] = {k: str(v) for k, v in _contents(published).items()}
         self.policy_version = policy_version
         self.sent = 0  # records published by this process
@@ -92,14 +121,15 @@ class Emitter:
     async def publish(self, state: State, t: datetime | None) -> int:
         """Publish what the state says and the topics do not have yet; returns the number of records."""
         sends: list[tuple[str, str, bytes | None]] = []
-        events: dict[str, list[Any]] = {}
+        events: dict[tuple[str, str], list[Any]] = {}
         current = derived_events(state)
-        for event_id, out in current.items():
+        for event, out in current.items():
+            event_id = event[1]
             if not self.owns(out.key):
                 continue
             body = _encode(out.record)
             mark = _hash(body)
-            known = self.emitted.get(event_id)
+            known = self.emitted.get(event)
             generation = 1
             if known is not None:
                 if known[0] > 0 and known[4] == mark:
@@ -111,11 +141,11 @@ class Emitter:
                 record = msgspec.structs.replace(out.record, id=wire_id(event_id, generation))  # type: ignore[call-arg]
                 body = _encode(record)
             sends.append((out.kind, out.key, body))
-            events[event_id] = [generation, out.kind, out.key, type_tag(out.record), mark]
-        for event_id, known in self.emitted.items():
-            if known[0] > 0 and event_id not in current and self.owns(known[2]):
-                sends.append(self._retraction(event_id, known))
-                events[event_id] = [-known[0], *known[1:]]
+            events[event] = [generation, out.kind, out.key, type_tag(out.record), mark]
+        for event, known in self.emitted.items():
+            if known[0] > 0 and event not in current and self.owns(known[2]):
+                sends.append(self._retraction(event[1], known))
+                events[event] = [-known[0], *known[1:]]
 
         projections: dict[str, str | None] = {}
         written: set[str] = set()
@@ -140,9 +170,9 @@ class Emitter:
         # a crash produce duplicates (harmless) rather than gaps.
         deliveries = [await self.send(kind, key, value) for kind, key, value in sends]
         await asyncio.gather(*deliveries)
-        for event_id, entry in events.items():
-            self.emitted[event_id] = entry
-            self.emitted_table[event_id] = entry
+        for event, entry in events.items():
+            self.emitted[event] = entry
+            self.emitted_table[ledger_key(*event)] = entry
         for name, fp in projections.items():
             if fp is None:
                 self.published.pop(name, None)

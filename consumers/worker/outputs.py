@@ -1,9 +1,12 @@
 """What a state says should be on the output topics: pure functions of a State (no Kafka here).
 
-`derived_events(state)` maps every derived event id to its topic, key and record; the worker diffs
-this against what it already published, so the events follow from the state alone, whatever the
-batches, the arrival order or a restart. `projection_values(state, t)` gives the latest value of
-every key of the compacted projection topics at time t.
+`derived_events(state)` maps every derived event, by (topic kind, event id), to its topic, key and
+record; the worker diffs this against what it already published, so the events follow from the
+state alone, whatever the batches, the arrival order or a restart. An id is unique within a topic,
+not across topics: a detector's suspicion and the violation it becomes share one
+(`barcode-mismatch:CALL-1` on `suspicions` and on `violations`), and both are published.
+`projection_values(state, t)` gives the latest value of every key of the compacted projection topics
+at time t.
 """
 
 from __future__ import annotations
@@ -64,21 +67,25 @@ def blacklist_change(p: Penalty, change: BlacklistChange, at: datetime | None) -
     )
 
 
-def derived_events(state: State) -> dict[str, Out]:
-    """Every derived event the state implies, by event id. A record is published as it first was
-    (its later changes cleared) and each change is its own event, so an id always means one payload."""
-    out: dict[str, Out] = {}
+def derived_events(state: State) -> dict[tuple[str, str], Out]:
+    """Every derived event the state implies, by (topic kind, event id). A record is published as it
+    first was (its later changes cleared) and each change is its own event, so an id always means one
+    payload on its topic. The same id may be on two topics: a suspicion stays on `suspicions` when it
+    is confirmed, and its violation goes to `violations` under the same id."""
+    out: dict[tuple[str, str], Out] = {}
+
+    def add(kind: str, key: str, record: Derived | RecordChanged | BlacklistChanged) -> None:
+        out[(kind, record.id)] = Out(kind, key, record)
+
     for s in state.suspicions.values():
-        out[s.id] = Out("suspicions", s.account_id, s)
+        add("suspicions", s.account_id, s)
     for v in state.violations.values():
-        out[v.id] = Out("violations", v.account_id, replace(v, annulled_at=None) if v.annulled_at else v)
+        add("violations", v.account_id, replace(v, annulled_at=None) if v.annulled_at else v)
         if v.annulled_at is not None:
-            change = _changed(v, "annulled", v.annulled_at)
-            out[change.id] = Out("violations", v.account_id, change)
+            add("violations", v.account_id, _changed(v, "annulled", v.annulled_at))
     for p in state.penalties.values():
         topic = "company-penalties" if p.subject_kind == "company" else "penalties"
-        imposed = replace(p, lifted_at=None, ended_at=None, ended_by=None, annulled_at=None)
-        out[p.id] = Out(topic, p.subject, imposed)
+        add(topic, p.subject, replace(p, lifted_at=None, ended_at=None, ended_by=None, annulled_at=None))
         for what, at in (
             ("imposed", p.at),
             ("lifted", p.lifted_at),
@@ -86,15 +93,13 @@ def derived_events(state: State) -> dict[str, Out]:
             ("annulled", p.annulled_at),
         ):
             if at is not None:
-                event = blacklist_change(p, what, at)  # type: ignore[arg-type]
-                out[event.id] = Out("blacklist-changes", p.subject, event)
+                add("blacklist-changes", p.subject, blacklist_change(p, what, at))  # type: ignore[arg-type]
     for r in state.revocations.values():
-        out[r.id] = Out("certificate-revocations", r.account_id, replace(r, annulled_at=None))
+        add("certificate-revocations", r.account_id, replace(r, annulled_at=None))
         if r.annulled_at is not None:
-            change = _changed(r, "annulled", r.annulled_at)
-            out[change.id] = Out("certificate-revocations", r.account_id, change)
+            add("certificate-revocations", r.account_id, _changed(r, "annulled", r.annulled_at))
     for a in state.permanent.values():
-        out[a.id] = Out("certificate-revocations", a.account_id, a)
+        add("certificate-revocations", a.account_id, a)
     return out
 
 

@@ -1,20 +1,20 @@
 """Which worker publishes a key: the worker that owns the key's partition.
 
 partition = murmur2(key) % PARTITIONS ($HOTLINE_PARTITIONS, default 4, the partition count of every
-topic), exactly Kafka's default partitioner (kafka-python and aiokafka agree on every key), so a
-key's records land in the partition its owner is named after. Worker `index` of `count` owns the
-partitions p with p % count == index.
+topic), exactly Kafka's default partitioner (consumers.kafka_log.default_partition, which the
+producers use too; kafka-python and aiokafka agree on every key), so a key's records land in the
+partition its owner is named after. Worker `index` of `count` owns the partitions p with
+p % count == index.
 """
 
 from __future__ import annotations
 
-from kafka.partitioner.default import murmur2
-
+from consumers.kafka_log import default_partition
 from schemas.topics import PARTITIONS
 
 
 def partition_of(key: str, partitions: int = PARTITIONS) -> int:
-    return (murmur2(key.encode()) & 0x7FFFFFFF) % partitions
+    return default_partition(key.encode(), partitions)
 
 
 class Ownership:

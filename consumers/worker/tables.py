@@ -1,6 +1,6 @@
 """What this worker has already published, kept in faust Tables (RocksDB, with a changelog topic).
 
-- `emitted`: derived event id -> [generation, topic kind, key, record type, fingerprint]. A positive
+- `emitted`: "topic kind|derived event id" -> [generation, topic kind, key, record type, fingerprint]. A positive
   generation means the event is live on its topic; a negative one that it was retracted after that
   generation. The fingerprint is of what the live generation said.
 - `published`: f"{projection kind}|{key}" -> fingerprint of the value last written to the compacted
@@ -49,7 +49,7 @@ def emitted_table(app: faust.App) -> faust.types.TableT:  # type: ignore[type-ar
         default=None,
         partitions=PARTITIONS,  # faust requires the partition count of the facts topic
         key_type=str,  # json: faust derives the serializers from the types
-        help="derived event id -> [generation, kind, key, record type, fingerprint]",
+        help="topic kind|derived event id -> [generation, kind, key, record type, fingerprint]",
     )
 
 

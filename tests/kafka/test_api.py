@@ -261,3 +261,38 @@ def test_bad_parameters_over_http(api_urls: list[str]) -> None:
     problems = {p["parameter"]: p["reason"] for p in answer.json()["problems"]}
     assert problems["account"] == "required" and "'yesterday' is not a date or time" in problems["at"]
     assert "Traceback" not in answer.text
+
+
+def test_an_api_process_with_a_state_dir_resumes_instead_of_rereading(
+    fact_set: list[Fact], kafka_broker: str, namespace: str, tmp_path: Path
+) -> None:
+    """Restarted on its state directory, an API process takes up its facts and newest checkpoint and
+    reads on from its offsets: it reads no record of the topic again, and answers the same."""
+    expected = embedded_digest(tmp_path, fact_set, None)
+    state_dir = tmp_path / "api-state"
+    statuses = []
+    for _ in range(2):
+        port = _free_port()
+        cmd = [
+            sys.executable,
+            "-m",
+            "consumers.api",
+            "serve",
+            "--port",
+            str(port),
+            "--state-dir",
+            str(state_dir),
+        ]
+        cmd += ["--servers", kafka_broker, "--namespace", namespace, "--log-level", "warning"]
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            _wait_ready(proc, url)
+            assert httpx.get(f"{url}/digest", timeout=120).json()["digest"] == expected
+            statuses.append(httpx.get(f"{url}/status", timeout=10).json())
+        finally:
+            proc.terminate()
+            proc.wait(20)
+    first, second = statuses
+    assert first["records"] == len(fact_set) + len(fact_set) // 100  # every record, re-sent ones too
+    assert second["records"] == 0 and second["facts"] == len(fact_set)

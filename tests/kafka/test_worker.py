@@ -55,7 +55,7 @@ class Expected:
     arrival: list[Fact]  # shuffled, 10% re-sent
     as_of: Any
     digest: str
-    derived: dict[str, tuple[str, str, dict[str, Any]]]  # event id -> (kind, key, payload)
+    derived: dict[tuple[str, str], tuple[str, str, dict[str, Any]]]  # (kind, id) -> (kind, key, payload)
     projections: dict[tuple[str, str], dict[str, Any]]  # (kind, key) -> value without as_of
 
 
@@ -69,8 +69,8 @@ def expected() -> Expected:
     arrival = facts + rng.sample(facts, len(facts) // 10)
     rng.shuffle(arrival)
     derived = {
-        event_id: (out.kind, out.key, msgspec.json.decode(msgspec.json.encode(out.record)))
-        for event_id, out in derived_events(state).items()
+        event: (out.kind, out.key, msgspec.json.decode(msgspec.json.encode(out.record)))
+        for event, out in derived_events(state).items()
     }
     projections = {
         kv: _without_as_of(msgspec.json.decode(msgspec.json.encode(value)))
@@ -232,11 +232,12 @@ _GENERATION = re.compile(r"#\d+$")
 
 
 def check_outputs(servers: str, namespace: str, expected: Expected) -> Counter[str]:
-    """The derived topics, read as a consumer should (dedupe by id, apply retractions in partition
-    order), hold exactly the embedded run's derived events; the projection topics its values.
+    """The derived topics, read as a consumer should (dedupe by topic and id, apply retractions in
+    partition order), hold exactly the embedded run's derived events; the projection topics its values.
+    An id is unique per topic: a suspicion and the violation it becomes share one.
     Returns counts: "duplicate" deliveries (at-least-once), "retracted" events, "records"."""
-    live: dict[str, tuple[str, str, dict[str, Any]]] = {}
-    seen: dict[str, bytes] = {}
+    live: dict[tuple[str, str], tuple[str, str, dict[str, Any]]] = {}
+    seen: dict[tuple[str, str], bytes] = {}
     counts: Counter[str] = Counter()
     for kind in WRITTEN:
         for record in read_topic(servers, topic_name(DERIVED[kind], namespace)):
@@ -248,21 +249,21 @@ def check_outputs(servers: str, namespace: str, expected: Expected) -> Counter[s
             assert record.partition == partition_of(record.key)
             event = json.loads(record.value)
             counts["records"] += 1
-            if event["id"] in seen:
-                assert seen[event["id"]] == record.value, f"two payloads under one id {event['id']}"
+            if (kind, event["id"]) in seen:
+                assert seen[(kind, event["id"])] == record.value, f"two payloads under one id {event['id']}"
                 counts["duplicate"] += 1
                 continue
-            seen[event["id"]] = record.value
+            seen[(kind, event["id"])] = record.value
             if event["type"] == "derived.changed" and event["change"] == "retracted":
-                assert live.pop(event["record_id"], None) is not None, f"retracts nothing: {event}"
+                assert live.pop((kind, event["record_id"]), None) is not None, f"retracts nothing: {event}"
                 counts["retracted"] += 1
             else:
-                live[event["id"]] = (kind, record.key, event)
-    by_base: dict[str, tuple[str, str, dict[str, Any]]] = {}
-    for wire_id, (kind, key, event) in live.items():
+                live[(kind, event["id"])] = (kind, record.key, event)
+    by_base: dict[tuple[str, str], tuple[str, str, dict[str, Any]]] = {}
+    for (_, wire_id), (kind, key, event) in live.items():
         base = _GENERATION.sub("", wire_id)
-        assert base not in by_base, f"two live generations of {base}"
-        by_base[base] = (kind, key, {**event, "id": base} if base != wire_id else event)
+        assert (kind, base) not in by_base, f"two live generations of {kind} {base}"
+        by_base[(kind, base)] = (kind, key, {**event, "id": base} if base != wire_id else event)
     assert set(by_base) == set(expected.derived), (
         f"missing {sorted(set(expected.derived) - set(by_base))[:10]}, "
         f"extra {sorted(set(by_base) - set(expected.derived))[:10]}"
@@ -278,7 +279,7 @@ def check_outputs(servers: str, namespace: str, expected: Expected) -> Counter[s
             else:
                 latest[(kind, record.key)] = _without_as_of(json.loads(record.value))
     assert latest == expected.projections
-    counts["generations"] = sum(1 for wire_id in live if wire_id not in by_base)
+    counts["generations"] = sum(1 for event in live if event not in by_base)
     return counts
 
 
@@ -307,7 +308,12 @@ def test_kill_9_mid_stream_loses_nothing(workers: Workers, expected: Expected) -
         target=publish, args=(workers.servers, workers.namespace, expected.arrival, 1500.0)
     )
     producer.start()
-    time.sleep(1.5)  # about 2,000 of the 5,400 records are out
+    # Kill it once it has applied some of the stream (about 2,000 of the 5,400 records are out after
+    # 1.5 s on a quiet machine; a busy one may need longer before the first batch lands).
+    deadline = time.monotonic() + 60
+    time.sleep(1.5)
+    while ((s := workers.status(1)) is None or s["facts"] == 0) and time.monotonic() < deadline:
+        time.sleep(0.05)
     before = workers.status(1)
     workers.kill9(1)
     time.sleep(0.5)

@@ -106,18 +106,19 @@ def test_account_shared_publishes_the_violation_and_blacklists_account_and_numbe
 
     # RULES.md: every engineer penalty hits both the account and the number the call came from;
     # ACCOUNT-SHARED has no company consequence. docs/kafka.md: topic and key of each.
-    assert {event_id: (out.kind, out.key) for event_id, out in events.items()} == {
-        "R-17": ("violations", "A-1"),
-        "R-17/account": ("penalties", "A-1"),
-        "R-17/number": ("penalties", "+8613800000001"),
-        "R-17/account@imposed": ("blacklist-changes", "A-1"),
-        "R-17/number@imposed": ("blacklist-changes", "+8613800000001"),
+    assert {event: out.key for event, out in events.items()} == {
+        ("violations", "R-17"): "A-1",
+        ("penalties", "R-17/account"): "A-1",
+        ("penalties", "R-17/number"): "+8613800000001",
+        ("blacklist-changes", "R-17/account@imposed"): "A-1",
+        ("blacklist-changes", "R-17/number@imposed"): "+8613800000001",
     }
+    assert all(out.kind == kind for (kind, _), out in events.items())
     for penalty_id, kind, subject in (
         ("R-17/account", "account", "A-1"),
         ("R-17/number", "number", "+8613800000001"),
     ):
-        p = events[penalty_id].record
+        p = events[("penalties", penalty_id)].record
         # from the confirmation, 10 March 10:00, for 3 calendar months: 10 June 10:00
         assert (p.subject_kind, p.subject, p.rule, p.violation_id) == (
             kind,
@@ -126,7 +127,7 @@ def test_account_shared_publishes_the_violation_and_blacklists_account_and_numbe
             "R-17",
         )
         assert (p.at, p.until) == (t("2025-03-10T10:00+08:00"), t("2025-06-10T10:00+08:00"))
-        change = events[f"{penalty_id}@imposed"].record
+        change = events[("blacklist-changes", f"{penalty_id}@imposed")].record
         assert (change.change, change.penalty_id, change.at, change.until) == (
             "imposed",
             penalty_id,
@@ -212,12 +213,13 @@ def test_published_once_and_not_again_after_a_restart() -> None:
     # the same facts later on, by the same worker or by one restarted on the same tables: nothing new
     assert publish(first, shared_account(), "2025-04-01T10:00") == 0
     assert publish(emitter(topics, emitted, published), shared_account(), "2025-04-01T10:00") == 0
+    # the ledger is keyed by topic and id (an id is unique per topic, not across topics)
     assert sorted(emitted) == [
-        "R-17",
-        "R-17/account",
-        "R-17/account@imposed",
-        "R-17/number",
-        "R-17/number@imposed",
+        "blacklist-changes|R-17/account@imposed",
+        "blacklist-changes|R-17/number@imposed",
+        "penalties|R-17/account",
+        "penalties|R-17/number",
+        "violations|R-17",
     ]
     assert sorted(published) == ["blacklist|account:A-1", "blacklist|number:+8613800000001"]
     # at the end of the three months only the projection values change (the status), no event
@@ -343,7 +345,7 @@ def test_annulment_publishes_changes_retractions_and_tombstones() -> None:
     ]
     assert values[("certificate-tallies", "A-1")]["tally"]["revoked"] == ["c2"]
     # the ledgers: the penalty is withdrawn after generation 1, the tombstoned key forgotten
-    assert emitted["R-2/company-black-key"][0] == -1
+    assert emitted["company-penalties|R-2/company-black-key"][0] == -1
     assert "blacklist|company:co1" not in published
 
 
@@ -380,26 +382,26 @@ def test_three_revoked_certificates_revoke_all_for_ever() -> None:
     )
     state = fold(facts, "2025-08-29T10:00")
     events = derived_events(state)
-    assert {event_id: (out.kind, out.key) for event_id, out in events.items()} == {
-        "R-1": ("violations", "A-1"),
-        "R-2": ("violations", "A-1"),
-        "R-3": ("violations", "A-1"),
-        "R-1/revocation": ("certificate-revocations", "A-1"),
-        "R-2/revocation": ("certificate-revocations", "A-1"),
-        "R-3/revocation": ("certificate-revocations", "A-1"),
-        "A-1/all-certificates-revoked": ("certificate-revocations", "A-1"),
+    assert {event: out.key for event, out in events.items()} == {
+        ("violations", "R-1"): "A-1",
+        ("violations", "R-2"): "A-1",
+        ("violations", "R-3"): "A-1",
+        ("certificate-revocations", "R-1/revocation"): "A-1",
+        ("certificate-revocations", "R-2/revocation"): "A-1",
+        ("certificate-revocations", "R-3/revocation"): "A-1",
+        ("certificate-revocations", "A-1/all-certificates-revoked"): "A-1",
         # two black key events within one year: 6 months, from the second and from the third
-        "R-2/company-black-key": ("company-penalties", "co1"),
-        "R-2/company-black-key@imposed": ("blacklist-changes", "co1"),
-        "R-3/company-black-key": ("company-penalties", "co1"),
-        "R-3/company-black-key@imposed": ("blacklist-changes", "co1"),
+        ("company-penalties", "R-2/company-black-key"): "co1",
+        ("blacklist-changes", "R-2/company-black-key@imposed"): "co1",
+        ("company-penalties", "R-3/company-black-key"): "co1",
+        ("blacklist-changes", "R-3/company-black-key@imposed"): "co1",
     }
-    permanent = events["A-1/all-certificates-revoked"].record
+    permanent = events[("certificate-revocations", "A-1/all-certificates-revoked")].record
     assert permanent.at == t("2025-08-29T10:00+08:00")
     assert permanent.revoked_certificate_ids == ("cert-A-1", "c2", "c3")
-    assert events["R-2/company-black-key"].record.until == t("2025-10-30T10:00+08:00")
+    assert events[("company-penalties", "R-2/company-black-key")].record.until == t("2025-10-30T10:00+08:00")
     # 29 Aug + 6 months: there is no 29 Feb 2026, clamped to the end of February
-    assert events["R-3/company-black-key"].record.until == t("2026-02-28T10:00+08:00")
+    assert events[("company-penalties", "R-3/company-black-key")].record.until == t("2026-02-28T10:00+08:00")
 
     def counted(at: str) -> tuple[int, list[str]]:
         (value,) = [
@@ -422,12 +424,8 @@ def test_three_revoked_certificates_revoke_all_for_ever() -> None:
 
 
 # --- suspicions: raised by a detector, later confirmed -------------------------------------------
-@pytest.mark.xfail(
-    strict=True,
-    reason="outputs.derived_events keys events by id, and a confirmed detector suspicion has the "
-    "id of its violation: the violation replaces the suspicion, which is retracted, and the "
-    "violation goes out as generation #2",
-)
+# A detector's suspicion and the violation it becomes share an id (barcode-mismatch:CALL-1): ids are
+# unique per topic, so the events and the emitter's ledger are keyed by (topic, id).
 def test_confirming_a_suspicion_keeps_it_and_publishes_the_violation() -> None:
     topics = Topics()
     e = emitter(topics, {}, {})
@@ -442,7 +440,6 @@ def test_confirming_a_suspicion_keeps_it_and_publishes_the_violation() -> None:
     assert records == [("violations", "A-1", "barcode-mismatch:CALL-1")]
 
 
-@pytest.mark.xfail(strict=True, reason="as above: an evasion suspicion confirms itself, under the same id")
 def test_evasion_publishes_its_suspicion_and_its_violation() -> None:
     topics = Topics()
     facts = [
@@ -454,6 +451,42 @@ def test_evasion_publishes_its_suspicion_and_its_violation() -> None:
     assert {("suspicions", "evasion:CALL-9"), ("violations", "evasion:CALL-9")} <= published
     # BLACKLIST-EVASION: the company for 6 months from the call
     assert by_id(topics.records)["evasion:CALL-9/company"]["until"] == "2025-09-12T01:00:00Z"
+
+
+def test_a_worker_restarted_on_a_ledger_keyed_by_bare_ids_republishes_nothing_it_had() -> None:
+    """Tables written before the ledger was keyed by topic hold bare event ids; each entry names its
+    topic kind, so they are read back under (kind, id) and nothing that was published goes again."""
+    topics = Topics()
+    facts = [
+        *world([A1]),
+        call("CALL-1", "2025-03-09T15:00", account_id=A1, model="M9"),
+        confirm("barcode-mismatch:CALL-1", "2025-03-10T10:00"),
+    ]
+    ledger: dict[str, Any] = {}
+    published: dict[str, Any] = {}
+    publish(emitter(topics, ledger, published), facts, "2025-03-10T10:00")
+    assert sorted(ledger) == [
+        "suspicions|barcode-mismatch:CALL-1",
+        "violations|barcode-mismatch:CALL-1",
+    ]
+    topics.take()
+    # the old worker keyed by id alone: the violation, published as "#2", had taken the entry over
+    violation = ledger["violations|barcode-mismatch:CALL-1"]
+    old = {"barcode-mismatch:CALL-1": [2, *violation[1:]]}
+
+    e = emitter(topics, dict(old), dict(published))
+    publish(e, facts, "2025-03-10T10:00")
+    # only the suspicion the old ledger had lost goes (again): consumers dedupe by topic and id
+    assert ids(topics.take()) == [("suspicions", "A-1", "barcode-mismatch:CALL-1")]
+    assert publish(e, facts, "2025-03-10T10:00") == 0
+
+    # an entry written since the change wins over the old one of the same event
+    newer = {**old, "violations|barcode-mismatch:CALL-1": [-2, *violation[1:]]}
+    publish(emitter(topics, newer, dict(published)), facts, "2025-03-10T10:00")
+    assert ids(topics.take()) == [
+        ("suspicions", "A-1", "barcode-mismatch:CALL-1"),
+        ("violations", "A-1", "barcode-mismatch:CALL-1#3"),  # retracted after generation 2, and back
+    ]
 
 
 # --- the reorder buffer -------------------------------------------------------------------------
