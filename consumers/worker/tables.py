@@ -1,8 +1,8 @@
 """What this worker has already published, kept in faust Tables (RocksDB, with a changelog topic).
 
 - `emitted`: "topic kind|derived event id" -> [generation, topic kind, key, record type,
-  fingerprint]. A positive generation means the event is live on its topic; a negative one that it was retracted after that
-  generation. The fingerprint is of what the live generation said.
+  fingerprint]. A positive generation means the event is live on its topic; a negative one that it
+  was retracted after that generation. The fingerprint is of what the live generation said.
 - `published`: f"{projection kind}|{key}" -> fingerprint of the value last written to the compacted
   topic (absent once a tombstone was written).
 
