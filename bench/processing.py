@@ -155,11 +155,23 @@ def throughput(servers: str, root: Path, n: int) -> None:
     print("throughput, one worker:")
     # As deployed: the startup drain (kafka-python) reads the backlog, the agent what comes after.
     namespace = prefill(servers, facts)
-    worker = Worker(servers, namespace, root / f"{namespace}-deployed")
+    datadir = root / f"{namespace}-deployed"
+    worker = Worker(servers, namespace, datadir)
     try:
         s = caught_up(worker, len(facts))
     finally:
         worker.stop()
+    # Restarted on its data directory: it resumes from its checkpoint and offsets, not from offset 0.
+    worker = Worker(servers, namespace, datadir)
+    try:
+        again = caught_up(worker, len(facts))
+    finally:
+        worker.stop()
+    print(
+        f"  restart on its data directory: caught up {again['published_at_s']:.2f} s after start "
+        f"(resumed {again['drain']['resumed']:,} facts, read {again['drain']['facts']:,} again); "
+        f"peak RSS {s['peak_rss_mib']:,.0f} MiB first run, {again['peak_rss_mib']:,.0f} MiB restarted"
+    )
     drain, first = s["drain"]["seconds"], s["published_at_s"] - s["ready_at_s"]
     work = drain + first
     print(

@@ -14,10 +14,10 @@ import time
 from pathlib import Path
 
 from domain.policy import load_policy
-from hotline.log import EmbeddedLog
 from producers.synthetic import generate
 from projections.fold import project
 from projections.view import digest, snapshot
+from storage.log import EmbeddedLog
 
 OUT = Path(__file__).parent / "out"
 

@@ -9,6 +9,8 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
+import msgspec
+
 from domain.model import Device
 from domain.policy import DetectorPolicy, Policy
 from schemas.facts import CallReceived
@@ -38,8 +40,19 @@ def barcode_mismatch(stated_model: str, stated_site: str, device: Device | None)
     return "; ".join(wrong)
 
 
+class DetectorHistory(msgspec.Struct, array_like=True):
+    """What the detectors remember between calls, as plain data (checkpoints write it)."""
+
+    barcode_problems: dict[str, dict[str, tuple[datetime, str]]]
+    reuse_raised: dict[str, datetime]
+    account_calls: dict[str, list[tuple[datetime, str, str]]]
+    case_problems: dict[str, dict[str, str]]
+
+
 class CallDetectors:
-    """Fed every call in event-time order. Kept lean: this runs once per call on the replay hot path."""
+    """Fed every call in event-time order. This runs once per call on the replay hot path, so `observe`
+    is one flat pass with the common case first: no finding, nothing allocated but the history it
+    must keep. The rare paths (a threshold reached) live in their own methods."""
 
     def __init__(self, policy: Policy) -> None:
         d = policy.detectors
@@ -57,6 +70,17 @@ class CallDetectors:
         self._account_calls: dict[str, list[tuple[datetime, str, str]]] = {}
         self._case_problems: defaultdict[str, dict[str, str]] = defaultdict(dict)
 
+    def history(self) -> DetectorHistory:
+        return DetectorHistory(
+            self._barcode_problems, self._reuse_raised, self._account_calls, self._case_problems
+        )
+
+    def restore(self, history: DetectorHistory) -> None:
+        self._barcode_problems = defaultdict(dict, history.barcode_problems)
+        self._reuse_raised = history.reuse_raised
+        self._account_calls = history.account_calls
+        self._case_problems = defaultdict(dict, history.case_problems)
+
     def _normalised(self, problem: str) -> str:
         normal = self._normal.get(problem)
         if normal is None:
@@ -65,69 +89,95 @@ class CallDetectors:
 
     def case_opened(self, case_id: str, problem: str, fact_id: str) -> None:
         if problem:
-            self._case_problems[case_id].setdefault(self._normalised(problem), fact_id)
+            normal = self._normal.get(problem)  # inline: runs once per case opened
+            if normal is None:
+                normal = self._normalised(problem)
+            self._case_problems[case_id].setdefault(normal, fact_id)
 
-    def observe(self, call: CallReceived, device: Device | None) -> list[Finding]:
-        found: list[Finding] = []
-        problem = self._normalised(call.problem)
+    def observe(self, call: CallReceived, device: Device | None) -> tuple[Finding, ...]:
+        """The findings on this call, in detector order (mismatch, reuse, shared account, case reuse);
+        usually none (an empty tuple: nothing allocated)."""
+        found: tuple[Finding, ...] = ()
+        at = call.at
+        problem = self._normal.get(call.problem)
+        if problem is None:
+            problem = self._normalised(call.problem)
         if (
-            self.mismatch
-            and device is not None
-            and (what := barcode_mismatch(call.stated_model, call.stated_site, device))
+            device is not None
+            and self.mismatch is not None
+            and (call.stated_model != device.product_model or call.stated_site != device.site_id)
         ):
-            found.append(Finding("barcode-mismatch", self.mismatch.rule, what, (call.id,)))
-        if self.reuse:
-            self._barcode_reuse(call, problem, self.reuse, found)
-        if self.shared:
-            self._shared_account(call, self.shared, found)
-        if self.case_reuse and call.case_id:
-            self._case_reused(call, problem, self.case_reuse, found)
+            what = barcode_mismatch(call.stated_model, call.stated_site, device) or ""  # never empty here
+            found = (Finding("barcode-mismatch", self.mismatch.rule, what, (call.id,)),)
+        if (reuse := self.reuse) is not None:
+            problems = self._barcode_problems[call.barcode]
+            problems[problem] = (at, call.id)
+            if len(problems) >= reuse.distinct:  # rare: enough problems, unless some are out of the window
+                found = self._barcode_reuse(call, problems, reuse, found)
+        if (shared := self.shared) is not None:
+            entry = (call.ended_at or at + self._assumed_call, call.number, call.id)
+            earlier = self._account_calls.get(call.account_id)
+            if earlier is None:
+                self._account_calls[call.account_id] = [entry]
+            elif len(earlier) == 1 and earlier[0][0] <= at and shared.distinct > 1:
+                earlier[0] = entry  # the usual case: the one earlier call is over, this one is alone
+            else:
+                found = self._shared_account(call, entry, earlier, shared, found)
+        if self.case_reuse is not None and call.case_id:
+            found = self._case_reused(call, problem, self.case_reuse, found)
         return found
 
     def _barcode_reuse(
-        self, call: CallReceived, problem: str, p: DetectorPolicy, found: list[Finding]
-    ) -> None:
+        self,
+        call: CallReceived,
+        problems: dict[str, tuple[datetime, str]],
+        p: DetectorPolicy,
+        found: tuple[Finding, ...],
+    ) -> tuple[Finding, ...]:
         """Distinct problems on one barcode within the window: a problem counts while its latest call
         on the barcode is inside the window."""
-        problems = self._barcode_problems[call.barcode]
-        problems[problem] = (call.at, call.id)
-        if len(problems) < p.distinct:
-            return
         if p.window_days:
             horizon = call.at - self._reuse_window
             for old in [k for k, (at, _) in problems.items() if at <= horizon]:
                 del problems[old]
             if len(problems) < p.distinct:
-                return
+                return found
         raised = self._reuse_raised.get(call.barcode)
         if raised is not None and call.at - raised < (self._reuse_window or timedelta(days=36500)):
-            return
+            return found
         self._reuse_raised[call.barcode] = call.at
         detail = f"barcode {call.barcode} used for {len(problems)} different problems"
-        found.append(Finding("barcode-reuse", p.rule, detail, tuple(sorted(c for _, c in problems.values()))))
+        causes = tuple(sorted(c for _, c in problems.values()))
+        return (*found, Finding("barcode-reuse", p.rule, detail, causes))
 
-    def _shared_account(self, call: CallReceived, p: DetectorPolicy, found: list[Finding]) -> None:
-        end = call.ended_at or call.at + self._assumed_call
-        earlier = self._account_calls.get(call.account_id)
-        if not earlier:
-            self._account_calls[call.account_id] = [(end, call.number, call.id)]
-            return
+    def _shared_account(
+        self,
+        call: CallReceived,
+        entry: tuple[datetime, str, str],
+        earlier: list[tuple[datetime, str, str]],
+        p: DetectorPolicy,
+        found: tuple[Finding, ...],
+    ) -> tuple[Finding, ...]:
         live = [c for c in earlier if c[0] > call.at]
-        live.append((end, call.number, call.id))
+        live.append(entry)
         self._account_calls[call.account_id] = live
         if len(live) < p.distinct:
-            return
+            return found
         numbers = {c[1]: c[2] for c in live}
         if len(numbers) >= p.distinct and call.number not in {c[1] for c in live[:-1]}:
             detail = f"account {call.account_id} on {len(numbers)} numbers at once: {sorted(numbers)}"
-            found.append(Finding("shared-account", p.rule, detail, tuple(sorted(numbers.values()))))
+            return (*found, Finding("shared-account", p.rule, detail, tuple(sorted(numbers.values()))))
+        return found
 
-    def _case_reused(self, call: CallReceived, problem: str, p: DetectorPolicy, found: list[Finding]) -> None:
+    def _case_reused(
+        self, call: CallReceived, problem: str, p: DetectorPolicy, found: tuple[Finding, ...]
+    ) -> tuple[Finding, ...]:
         assert call.case_id is not None
         problems = self._case_problems[call.case_id]
         if problem in problems:
-            return
+            return found
         problems[problem] = call.id
         if len(problems) >= p.distinct:
             detail = f"case {call.case_id} reused for {len(problems)} unrelated problems"
-            found.append(Finding("case-reuse", p.rule, detail, tuple(sorted(problems.values()))))
+            return (*found, Finding("case-reuse", p.rule, detail, tuple(sorted(problems.values()))))
+        return found

@@ -8,21 +8,22 @@ The state is written with msgspec as JSON, not pickled: pickle costs ~2 µs per 
 state is millions of small records, msgspec a tenth of that. JSON rather than MessagePack because it
 keeps each time's UTC offset, so a thawed state prints exactly as the original. Shared mutable
 records (a penalty sits in `penalties` and in the blacklist index, where a lift or a maintenance
-agreement mutates it) are written once and re-linked by id on thaw. The detectors' small private
-history is pickled inside the blob: it is theirs to shape.
+agreement mutates it) are written once and re-linked by id on thaw. The detectors hand over their
+history as plain data (`CallDetectors.history`).
 """
 
 from __future__ import annotations
 
 import hashlib
-import pickle
 from collections import defaultdict
 from datetime import datetime
 
 import msgspec
 
+from domain.detectors import DetectorHistory
 from domain.model import Account, Certificate, Device
 from domain.policy import Policy
+from projections.fold import collector_paused
 from projections.state import CallRef, Case, Pending, State
 from schemas.derived import (
     AllCertificatesRevoked,
@@ -85,7 +86,7 @@ class StateImage(msgspec.Struct, array_like=True, forbid_unknown_fields=True):
     anomalies: list[Anomaly]
     scheduled: list[tuple[datetime, int, str]]
     scheduled_count: int
-    detectors: bytes
+    detectors: DetectorHistory
 
 
 _encoder = msgspec.json.Encoder()
@@ -107,7 +108,6 @@ def policy_fingerprint(policy: Policy) -> str:
 
 def freeze(state: State, position: Position | None, facts: int) -> bytes:
     """The state after the fact at `position` (None: before any fact), `facts` distinct facts in."""
-    detectors = dict(vars(state.detectors))
     image = StateImage(
         policy=policy_fingerprint(state.policy),
         position=position,
@@ -149,7 +149,7 @@ def freeze(state: State, position: Position | None, facts: int) -> bytes:
         anomalies=state.anomalies,
         scheduled=state.scheduled,
         scheduled_count=state._scheduled_count,
-        detectors=pickle.dumps(detectors, protocol=pickle.HIGHEST_PROTOCOL),
+        detectors=state.detectors.history(),
     )
     body = _encoder.encode(image)
     return _MAGIC + hashlib.sha256(body).digest() + body
@@ -175,7 +175,8 @@ def position_of(blob: bytes) -> tuple[Position | None, int]:
 def thaw(blob: bytes, policy: Policy) -> tuple[State, Position | None, int]:
     """An independent State equal to the frozen one, with its position and fact count."""
     try:
-        image = _decoder.decode(verify(blob))
+        with collector_paused():  # millions of small records, none of them in a cycle
+            image = _decoder.decode(verify(blob))
     except msgspec.DecodeError as e:  # a sound digest over a foreign body: not ours
         raise CorruptCheckpoint(f"not a checkpoint of this version: {e}") from None
     if image.policy != policy_fingerprint(policy):
@@ -218,5 +219,5 @@ def thaw(blob: bytes, policy: Policy) -> tuple[State, Position | None, int]:
     state.anomalies = image.anomalies
     state.scheduled = image.scheduled  # a heap stays a heap: written and read in list order
     state._scheduled_count = image.scheduled_count
-    vars(state.detectors).update(pickle.loads(image.detectors))
+    state.detectors.restore(image.detectors)
     return state, image.position, image.facts

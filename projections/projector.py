@@ -28,7 +28,15 @@ import msgspec
 
 from domain.policy import Policy
 from projections.checkpoint import CorruptCheckpoint, Position, freeze, thaw, verify
-from projections.fold import annulled, apply_in_order, conflict_order, finish, fire_deadlines, in_event_order
+from projections.fold import (
+    annulled,
+    apply_in_order,
+    collector_paused,
+    conflict_order,
+    finish,
+    fire_deadlines,
+    in_event_order,
+)
 from projections.fold import sort_key as position
 from projections.state import State
 from projections.timeline import Checkpoint, Checkpoints, MemoryCheckpoints, MemoryTimeline, Timeline
@@ -254,9 +262,10 @@ class Projector:
         self._state, self._position, self._folded = state, since, folded
         self._since_checkpoint = (0, 0.0)
         refolded = 0
-        for batch in self.timeline.after(since):
-            self._fold(state, batch)
-            refolded += len(batch)
+        with collector_paused():
+            for batch in self.timeline.after(since):
+                self._fold(state, batch)
+                refolded += len(batch)
         if self._clock is not None:  # without a clock, deadlines run up to the last fact (as folded)
             fire_deadlines(state, self._clock)
         self._redo, self._stale = None, False
@@ -337,6 +346,7 @@ class PastFold:
     def fold(self) -> State:
         state = State(self.policy) if self.checkpoint is None else thaw(self.checkpoint, self.policy)[0]
         state.annulled = annulled(self.annulments)
-        apply_in_order(state, self.facts)
-        fire_deadlines(state, self.as_of)
+        with collector_paused():
+            apply_in_order(state, self.facts)
+            fire_deadlines(state, self.as_of)
         return finish(state, self.annulments, self.conflicts)

@@ -6,7 +6,8 @@ import heapq
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import NamedTuple
+
+import msgspec
 
 from domain.calendar import add_months
 from domain.detectors import CallDetectors
@@ -49,7 +50,7 @@ class Pending:
     status: str = "open"  # open | confirmed | dismissed
 
 
-class CallRef(NamedTuple):
+class CallRef(msgspec.Struct, frozen=True, gc=False, array_like=True):
     """What the rules still need of a call once it is folded: a confirmation naming it takes its
     number and case. The call itself stays on the log (a tenth of the memory, and of a checkpoint)."""
 
@@ -57,8 +58,9 @@ class CallRef(NamedTuple):
     case_id: str | None
 
 
-@dataclass(slots=True)
-class Case:
+class Case(msgspec.Struct, gc=False):
+    """Mutated in place (transfers, closing); a C-level record the cyclic collector never scans."""
+
     opened_at: datetime
     account_id: str
     barcode: str

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import resource
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, tzinfo
@@ -284,6 +285,7 @@ class Api:
             lag={str(p): n for p, n in sorted(r.lag.items())},
             refolding=r.refolding,
             refolds=r.projector.refolds,
+            peak_rss_mib=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             last_refold=None
             if refold is None
             else LastRefold(

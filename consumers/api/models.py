@@ -80,6 +80,7 @@ class Readiness(msgspec.Struct, kw_only=True):
     refolding: bool = False  # a refold runs; answers come from the state before the change
     refolds: int = 0
     last_refold: LastRefold | None = None
+    peak_rss_mib: float = 0.0  # of this process
 
 
 _encoder = msgspec.json.Encoder()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import resource
 import time
 from collections.abc import Awaitable, Callable, Collection
 from datetime import datetime
@@ -242,6 +243,8 @@ class Runtime:
             "spent_s": {k: round(v, 3) for k, v in self.spent.items()},
             "unread": self.unread(),
             "undecodable": self.undecodable,
+            "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "refolds": self.projector.refolds,
             "lag_ms": self.lags.summary(),
             "digest_as_of": self.config.digest_as_of,
             "digest": value,
