@@ -3,7 +3,9 @@
 The stream is built as bench/replay.py builds its log (same seed, same late arrivals) and cached in
 bench/out/ as MessagePack, so runs compare the fold and nothing else. `--profile` prints a cProfile of
 one run; `--digests` prints the state digest of the demo stream at a few as-of times (a behaviour check).
-Run: .venv/bin/python bench/fold.py [--facts N] [--runs K] [--profile] [--digests]
+`--previous REV` also times the fold of git revision REV (e.g. the design before this one) on the same
+stream, in a child process, right after: the two figures come from one run of this script.
+Run: .venv/bin/python bench/fold.py [--facts N] [--runs K] [--previous REV] [--profile] [--digests]
 """
 
 from __future__ import annotations
@@ -11,8 +13,13 @@ from __future__ import annotations
 import argparse
 import cProfile
 import gc
+import os
 import pstats
 import random
+import shutil
+import subprocess
+import sys
+import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -61,6 +68,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--digests", action="store_true")
+    parser.add_argument("--previous", help="a git revision to time beside this tree")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     policy = load_policy()
     if args.digests:
@@ -87,6 +96,28 @@ def main() -> None:
         print(f"fold {n:,} facts: {elapsed:.2f}s ({n / elapsed:,.0f} facts/s)")
         del state
     print(f"best of {args.runs}: {best:.2f}s = {n / best:,.0f} facts/s")
+    if args.previous:
+        previous(args.previous, args.facts, args.runs, best)
+
+
+def previous(rev: str, facts: int, runs: int, ours: float) -> None:
+    """The fold of revision `rev`, on the stream cached above, in a child process."""
+    root = Path(__file__).resolve().parents[1]
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = subprocess.run(["git", "-C", str(root), "archive", rev], capture_output=True, check=True)
+        subprocess.run(["tar", "-x", "-C", tmp], input=archive.stdout, check=True)
+        shutil.copy(Path(__file__), Path(tmp) / "fold_bench.py")
+        (Path(tmp) / "out").symlink_to(OUT.resolve(), target_is_directory=True)
+        code = "import sys, runpy; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')"
+        out = subprocess.run(
+            [sys.executable, "-c", code, str(Path(tmp) / "fold_bench.py"), "--facts", str(facts),
+             "--runs", str(runs), "--child"],
+            cwd=tmp, env={**os.environ, "PYTHONPATH": tmp}, capture_output=True, text=True, check=True,
+        )  # fmt: skip
+    line = out.stdout.strip().splitlines()[-1]
+    theirs = float(line.split("best of")[1].split(":")[1].split("s")[0])
+    print(f"revision {rev}: {line}")
+    print(f"this tree is {theirs / ours:.2f}x the fold rate of {rev}")
 
 
 if __name__ == "__main__":

@@ -84,7 +84,7 @@ class Worker:
     ) -> None:
         self.datadir = datadir
         self.log = datadir.with_suffix(".log")
-        datadir.mkdir(parents=True)
+        datadir.mkdir(parents=True, exist_ok=True)  # a restart reuses its data directory
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "consumers.worker", "--index", "0", "--of", "1", "--servers", servers,
              "--namespace", namespace, "--datadir", str(datadir)],
@@ -145,7 +145,12 @@ def prefill(servers: str, facts: list[Fact]) -> str:
 
 
 def caught_up(worker: Worker, n: int) -> dict[str, Any]:
-    worker.wait(lambda s: s.get("ready") and s["facts"] == n and s["pending"] == 0, 900, "catch up")
+    def done(s: dict[str, Any]) -> bool:  # this process's status (a restart finds its predecessor's)
+        return bool(
+            s.get("pid") == worker.proc.pid and s.get("ready") and s["facts"] == n and not s["pending"]
+        )
+
+    worker.wait(done, 900, "catch up")
     time.sleep(0.5)  # status.json is written a tick after the publication it reports
     return worker.status()
 

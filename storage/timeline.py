@@ -10,6 +10,7 @@ offset, or a worker's offsets per partition).
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -32,7 +33,7 @@ _position = msgspec.json.Decoder(tuple[datetime, int, str])
 
 TIMELINE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS facts (
-    offset INTEGER PRIMARY KEY AUTOINCREMENT,
+    offset INTEGER PRIMARY KEY,
     id TEXT NOT NULL UNIQUE,
     type TEXT NOT NULL,
     at_us INTEGER NOT NULL,
@@ -48,6 +49,19 @@ CREATE TABLE IF NOT EXISTS checkpoints (
 );
 CREATE TABLE IF NOT EXISTS checkpoint_marks (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+
+
+@contextlib.contextmanager
+def transaction(db: sqlite3.Connection) -> Iterator[None]:
+    """One transaction, explicitly: the connections here are in autocommit mode, where each statement
+    of an executemany would otherwise be a transaction of its own (a write to the WAL per row)."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
 
 
 def micros(t: datetime) -> int:
@@ -83,7 +97,7 @@ class SqliteTimeline:
 
     def put(self, facts: Iterable[Fact]) -> None:
         rows = [(f.id, TAG_OF[type(f)], micros(f.at), to_msgpack(f)) for f in facts]
-        with self.db:
+        with transaction(self.db):
             self.db.executemany(
                 "INSERT INTO facts (id, type, at_us, body) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (id) DO UPDATE SET type = excluded.type, at_us = excluded.at_us, "
@@ -157,7 +171,7 @@ class SqliteCheckpoints:
     def save(self, checkpoint: Checkpoint) -> None:
         assert checkpoint.position is not None, "the empty state is never saved"
         key = msgspec.json.encode(checkpoint.position).decode()
-        with self.db:
+        with transaction(self.db):
             self.db.execute(
                 "INSERT OR REPLACE INTO checkpoints VALUES (?, ?, ?)",
                 (key, checkpoint.facts, checkpoint.blob),
@@ -177,12 +191,12 @@ class SqliteCheckpoints:
 
     def drop_from(self, position: Position) -> None:
         doomed = [key for p, _, key in self._saved() if p >= position]
-        with self.db:
+        with transaction(self.db):
             self.db.executemany("DELETE FROM checkpoints WHERE position = ?", [(k,) for k in doomed])
 
     def discard(self, checkpoint: Checkpoint) -> None:
         key = msgspec.json.encode(checkpoint.position).decode()
-        with self.db:
+        with transaction(self.db):
             self.db.execute("DELETE FROM checkpoints WHERE position = ?", (key,))
 
     def mark(self, name: str) -> str | None:
@@ -190,5 +204,5 @@ class SqliteCheckpoints:
         return None if row is None else str(row[0])
 
     def set_mark(self, name: str, value: str) -> None:
-        with self.db:
+        with transaction(self.db):
             self.db.execute("INSERT OR REPLACE INTO checkpoint_marks VALUES (?, ?)", (name, value))
