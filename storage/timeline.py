@@ -11,6 +11,7 @@ offset, or a worker's offsets per partition).
 from __future__ import annotations
 
 import contextlib
+import logging
 import sqlite3
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -26,6 +27,7 @@ from schemas.facts import TAG_OF, AnyFact, Fact
 
 F = TypeVar("F", bound=Fact)
 
+log = logging.getLogger("hotline.checkpoints")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
 _decode_one = msgspec.msgpack.Decoder(AnyFact).decode
@@ -73,7 +75,10 @@ class SqliteTimeline:
     def __init__(self, db: sqlite3.Connection, batch: int = 20_000) -> None:
         self.db = db
         self.batch = batch
-        db.executescript(TIMELINE_SCHEMA)
+        try:
+            db.executescript(TIMELINE_SCHEMA)
+        except sqlite3.OperationalError as e:  # a read-only log: read it as it is, without the index
+            log.warning("cannot add the event-time index (%s); reading without it", e)
 
     def get(self, fact_id: str) -> Fact | None:
         row = self.db.execute("SELECT body FROM facts WHERE id = ?", (fact_id,)).fetchone()
@@ -162,14 +167,30 @@ class SqliteCheckpoints:
     def __init__(self, db: sqlite3.Connection, keep: int = 16) -> None:
         self.db = db
         self.keep = max(keep, 2)
-        db.executescript(CHECKPOINT_SCHEMA)
+        self.writable = True
+        try:
+            db.executescript(CHECKPOINT_SCHEMA)
+        except sqlite3.OperationalError as e:  # a read-only log: no checkpoints, every command refolds
+            log.warning("cannot keep checkpoints in this file (%s); folding from the start", e)
+            self.writable = False
 
     def _saved(self) -> list[tuple[Position, int, str]]:
+        if not self.writable:
+            return []
         rows = self.db.execute("SELECT position, facts FROM checkpoints").fetchall()
         return sorted((_position.decode(p), n, p) for p, n in rows)
 
     def save(self, checkpoint: Checkpoint) -> None:
         assert checkpoint.position is not None, "the empty state is never saved"
+        if not self.writable:
+            return
+        try:
+            self._save(checkpoint)
+        except sqlite3.OperationalError as e:  # e.g. a read-only log: the answer stands without it
+            log.warning("could not save a checkpoint (%s)", e)
+            self.writable = False
+
+    def _save(self, checkpoint: Checkpoint) -> None:
         key = msgspec.json.encode(checkpoint.position).decode()
         with transaction(self.db):
             self.db.execute(
@@ -191,18 +212,27 @@ class SqliteCheckpoints:
 
     def drop_from(self, position: Position) -> None:
         doomed = [key for p, _, key in self._saved() if p >= position]
+        if not doomed:
+            return
         with transaction(self.db):
             self.db.executemany("DELETE FROM checkpoints WHERE position = ?", [(k,) for k in doomed])
 
     def discard(self, checkpoint: Checkpoint) -> None:
         key = msgspec.json.encode(checkpoint.position).decode()
-        with transaction(self.db):
-            self.db.execute("DELETE FROM checkpoints WHERE position = ?", (key,))
+        try:
+            with transaction(self.db):
+                self.db.execute("DELETE FROM checkpoints WHERE position = ?", (key,))
+        except sqlite3.OperationalError as e:  # read-only: it stays, and is skipped again next time
+            log.warning("could not delete the damaged checkpoint (%s)", e)
 
     def mark(self, name: str) -> str | None:
+        if not self.writable:
+            return None
         row = self.db.execute("SELECT value FROM checkpoint_marks WHERE name = ?", (name,)).fetchone()
         return None if row is None else str(row[0])
 
     def set_mark(self, name: str, value: str) -> None:
+        if not self.writable:
+            return
         with transaction(self.db):
             self.db.execute("INSERT OR REPLACE INTO checkpoint_marks VALUES (?, ?)", (name, value))
