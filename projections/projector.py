@@ -96,10 +96,11 @@ class Projector:
         self._checkpoint_cost = 0.0
         self.last_refold: Refold | None = None
         self.refolds = 0
+        self._held = len(self.timeline)
 
     def __len__(self) -> int:
-        """Distinct facts held."""
-        return len(self.timeline)
+        """Distinct facts held (counted here: a store on disk would count its rows on every call)."""
+        return self._held
 
     @property
     def latest(self) -> datetime | None:
@@ -179,6 +180,7 @@ class Projector:
             else:
                 in_place = True
         self.timeline.put([*facts, *replaced])  # after every checkpoint they contradict is gone
+        self._held += len(facts)
         if in_place:
             self._fold(self._state, facts)
         return len(new)

@@ -160,7 +160,12 @@ class Runtime:
         if self.emitter is None or not self.dirty:
             return
         t0 = time.perf_counter()
-        state = self.projector.state(self.latest)
+        if self.projector.stale:
+            # A refold (a late fact, an annulment) runs in a thread: faust's loop keeps its heartbeats
+            # and the agent keeps fetching meanwhile; every caller of the projector holds self.lock.
+            state = await asyncio.to_thread(self.projector.state, self.latest)
+        else:
+            state = self.projector.state(self.latest)
         t1 = time.perf_counter()
         await self.emitter.publish(state, self.latest)
         self.spent["fold"] += t1 - t0
