@@ -1,4 +1,5 @@
-"""Reading the facts topic straight into the pure core: every partition, from offset 0, in batches.
+"""Reading the facts topic straight into the pure core: every partition, from offset 0 or from given
+offsets, in batches.
 
 Used by the audit replay, by each worker at start and by the query API. No consumer group: the
 reader is assigned every partition, so whoever calls it sees every fact (the log is the system of

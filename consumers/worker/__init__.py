@@ -2,8 +2,9 @@
 derived events and projection updates of the keys it owns.
 
 How it runs (`main_worker`, `python -m consumers.worker --index I --of K`):
-1. Before faust starts, the facts topic is drained from offset 0 (every partition) with
-   consumers.kafka_log.FactReader into a projections.projector.Projector; the worker's consumer
+1. Before faust starts, the projector resumes from the worker's store (DATADIR/projection.db: facts
+   and checkpoints on disk), and the facts topic is drained from the store's offsets (every
+   partition; offset 0 for a new worker) with consumers.kafka_log.FactReader; the worker's consumer
    group is then moved to where the drain ended (offsets.py), when the group is free.
 2. The faust app (app id f"{namespace}-worker-{index}", its own consumer group, so the agent is
    assigned EVERY partition of the facts) runs one agent: batches of up to 5000 records / 50 ms,

@@ -1,10 +1,10 @@
 """Where the agent starts: after the startup drain, the worker's group is moved to where the drain
 ended, so the agent does not read every fact a second time through faust's per-event path.
 
-Only an optimisation: the drain always reads from offset 0, and a fact read twice changes nothing
-(the Projector dedupes by id). The move is refused while the group still has a member (a worker
-killed with -9 stays a member until its session times out); the agent then starts from faust's own
-committed offsets, which is correct, just slower.
+Only an optimisation: the drain reads everything the store does not hold, and a fact read twice
+changes nothing (the Projector dedupes by id). The move is refused while the group still has a
+member (a worker killed with -9 stays a member until its session times out); the agent then starts
+from faust's own committed offsets, which is correct, just slower.
 """
 
 from __future__ import annotations
