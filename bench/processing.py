@@ -232,8 +232,8 @@ def lag(servers: str, root: Path, rate: float, seconds: float, annulments: bool 
     annulled = sum(isinstance(f, ViolationAnnulled) for f in facts)
     print(
         f"  worker time: apply {spent['apply']:.2f} s, fold {spent['fold']:.2f} s "
-        f"(whole-fold rebuilds: {annulled} annulments), publish {spent['publish']:.2f} s "
-        f"in {spent['publications']:.0f} publications"
+        f"({status.get('refolds', 0)} refolds from a checkpoint; {annulled} annulments in the stream), "
+        f"publish {spent['publish']:.2f} s in {spent['publications']:.0f} publications"
     )
 
 
