@@ -49,6 +49,19 @@ class DetectorHistory(msgspec.Struct, array_like=True):
     case_problems: dict[str, dict[str, str]]
 
 
+class _Barcode:
+    """All a call needs of its barcode, behind one lookup: the installed device (mirrored from the
+    state's devices) and the reuse history. A lookup in a table of many barcodes is a cache miss or
+    two; the call path used to pay it twice."""
+
+    __slots__ = ("device", "problems")
+
+    def __init__(self, device: Device | None) -> None:
+        self.device = device
+        # problem -> (latest time, latest call id); filled only when the reuse detector runs
+        self.problems: dict[str, tuple[datetime, str]] = {}
+
+
 class CallDetectors:
     """Fed every call in event-time order. This runs once per call on the replay hot path, so `observe`
     is one flat pass with the common case first: no finding, nothing allocated but the history it
@@ -63,20 +76,23 @@ class CallDetectors:
         self._reuse_window = timedelta(days=self.reuse.window_days) if self.reuse else timedelta(0)
         self._assumed_call = timedelta(minutes=self.shared.assumed_call_minutes if self.shared else 0)
         self._normal: dict[str, str] = {}
-        # barcode -> problem -> (latest time, latest call id)
-        self._barcode_problems: defaultdict[str, dict[str, tuple[datetime, str]]] = defaultdict(dict)
+        # barcode -> its device and problems; made at the barcode's first call
+        self._barcodes: dict[str, _Barcode] = {}
         self._reuse_raised: dict[str, datetime] = {}
         # account -> calls still live at the last call: (end, number, call id)
         self._account_calls: dict[str, list[tuple[datetime, str, str]]] = {}
         self._case_problems: defaultdict[str, dict[str, str]] = defaultdict(dict)
 
     def history(self) -> DetectorHistory:
-        return DetectorHistory(
-            self._barcode_problems, self._reuse_raised, self._account_calls, self._case_problems
-        )
+        problems = {barcode: b.problems for barcode, b in self._barcodes.items() if b.problems}
+        return DetectorHistory(problems, self._reuse_raised, self._account_calls, self._case_problems)
 
-    def restore(self, history: DetectorHistory) -> None:
-        self._barcode_problems = defaultdict(dict, history.barcode_problems)
+    def restore(self, history: DetectorHistory, devices: dict[str, Device]) -> None:
+        """Back to `history`, beside the state's `devices` (the barcodes mirror them)."""
+        self._barcodes = {}
+        for barcode, problems in history.barcode_problems.items():
+            record = self._barcodes[barcode] = _Barcode(devices.get(barcode))
+            record.problems = problems
         self._reuse_raised = history.reuse_raised
         self._account_calls = history.account_calls
         self._case_problems = defaultdict(dict, history.case_problems)
@@ -92,16 +108,31 @@ class CallDetectors:
             normal = self._normal.get(problem)  # inline: runs once per case opened
             if normal is None:
                 normal = self._normalised(problem)
-            self._case_problems[case_id].setdefault(normal, fact_id)
+            problems = self._case_problems.get(case_id)
+            if problems is None:  # the usual case: a new case, its first problem
+                self._case_problems[case_id] = {normal: fact_id}
+            else:
+                problems.setdefault(normal, fact_id)
 
-    def observe(self, call: CallReceived, device: Device | None) -> tuple[Finding, ...]:
+    def device_installed(self, barcode: str, device: Device) -> None:
+        """Mirror of `State.devices`: a barcode already called sees its (new) device."""
+        record = self._barcodes.get(barcode)
+        if record is not None:
+            record.device = device
+
+    def observe(self, call: CallReceived, devices: dict[str, Device]) -> tuple[Finding, ...]:
         """The findings on this call, in detector order (mismatch, reuse, shared account, case reuse);
-        usually none (an empty tuple: nothing allocated)."""
+        usually none (an empty tuple: nothing allocated). `devices` is the installed base by barcode,
+        looked up only at a barcode's first call."""
         found: tuple[Finding, ...] = ()
         at = call.at
         problem = self._normal.get(call.problem)
         if problem is None:
             problem = self._normalised(call.problem)
+        barcode = self._barcodes.get(call.barcode)
+        if barcode is None:
+            barcode = self._barcodes[call.barcode] = _Barcode(devices.get(call.barcode))
+        device = barcode.device
         if (
             device is not None
             and self.mismatch is not None
@@ -110,7 +141,7 @@ class CallDetectors:
             what = barcode_mismatch(call.stated_model, call.stated_site, device) or ""  # never empty here
             found = (Finding("barcode-mismatch", self.mismatch.rule, what, (call.id,)),)
         if (reuse := self.reuse) is not None:
-            problems = self._barcode_problems[call.barcode]
+            problems = barcode.problems
             problems[problem] = (at, call.id)
             if len(problems) >= reuse.distinct:  # rare: enough problems, unless some are out of the window
                 found = self._barcode_reuse(call, problems, reuse, found)

@@ -45,6 +45,7 @@ def _account(state: State, fact: f.AccountOpened) -> None:
                 (fact.id, *blocking),
             )
     others.append(fact.account_id)
+    state.account_listed(fact.person_id, fact.account_id)
 
 
 def _certificate(state: State, fact: f.CertificateGranted) -> None:
@@ -60,13 +61,14 @@ def _certificate(state: State, fact: f.CertificateGranted) -> None:
 
 def _device(state: State, fact: f.DeviceInstalled) -> None:
     intern = sys.intern  # model, line, customer and site repeat across millions of devices
-    state.devices[fact.barcode] = Device(
+    state.devices[fact.barcode] = device = Device(
         intern(fact.product_model),
         intern(fact.product_line),
         intern(fact.customer_id),
         intern(fact.site_id),
         state.shared(fact.warranty_end),
     )
+    state.detectors.device_installed(fact.barcode, device)
 
 
 def _maintenance(state: State, fact: f.MaintenanceAgreed) -> None:
@@ -76,9 +78,9 @@ def _maintenance(state: State, fact: f.MaintenanceAgreed) -> None:
 
 def _call(state: State, fact: f.CallReceived) -> None:
     state.calls[fact.id] = CallRef(fact.number, fact.case_id)
-    if fact.channel == "partner" and state.blacklist["account"]:  # no engineer blacklisted: no evasion
+    if fact.account_id in state.evasion_watch and fact.channel == "partner":
         _evasion(state, fact)
-    for finding in state.detectors.observe(fact, state.devices.get(fact.barcode)):
+    for finding in state.detectors.observe(fact, state.devices):
         _suspect(
             state,
             f"{finding.detector}:{fact.id}",
@@ -97,8 +99,8 @@ def _call(state: State, fact: f.CallReceived) -> None:
 def _evasion(state: State, call: f.CallReceived) -> None:
     """A blacklisted engineer (this account, or another of the same person) on a number not blacklisted.
 
-    Runs on every partner call once any engineer is blacklisted, so the usual answer (this account is
-    not blacklisted and its person has no other account) is reached with the fewest lookups."""
+    Runs only on calls of accounts in `state.evasion_watch` (every account evasion can find); the
+    usual answer there is still none, reached with the fewest lookups."""
     accounts = state.blacklist["account"]
     account_id = call.account_id
     blocking = state.active_penalties("account", account_id, call.at) if account_id in accounts else None

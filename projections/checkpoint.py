@@ -219,5 +219,6 @@ def thaw(blob: bytes, policy: Policy) -> tuple[State, Position | None, int]:
     state.anomalies = image.anomalies
     state.scheduled = image.scheduled  # a heap stays a heap: written and read in list order
     state._scheduled_count = image.scheduled_count
-    state.detectors.restore(image.detectors)
+    state.detectors.restore(image.detectors, state.devices)
+    state.reindex()
     return state, image.position, image.facts

@@ -124,6 +124,8 @@ def impose(
     state.penalties[penalty.id] = penalty
     if penalty.annulled_at is None:
         state.blacklist[kind][subject].append(penalty)
+        if kind == "account":
+            state.account_blacklisted(subject)
     return penalty
 
 

@@ -24,6 +24,9 @@ def fact_set(facts: Iterable[Fact]) -> tuple[list[Fact], list[tuple[Fact, Fact]]
     """Distinct facts by id. Two different facts under one id are a conflict; the smaller encoding wins,
     so the choice does not depend on arrival order, and each distinct losing version is reported once,
     in event order (`conflict_order`), so re-sends and arrival order do not change the report."""
+    facts = facts if isinstance(facts, list) else list(facts)
+    if len(set(map(attrgetter("id"), facts))) == len(facts):
+        return list(facts), []  # no id twice (the usual case): checked in C, every fact kept in order
     by_id: dict[str, Fact] = {}
     conflicts: dict[tuple[str, bytes], tuple[Fact, Fact]] = {}
     for fact in facts:

@@ -122,9 +122,51 @@ class State:
     scheduled: list[tuple[datetime, int, str]] = field(default_factory=list)
     detectors: CallDetectors = field(init=False)
     _scheduled_count: int = 0
+    # Derived from `blacklist` and `person_accounts`, never written to a checkpoint (`reindex` rebuilds
+    # it): the accounts whose partner calls can be blacklist evasion. A call on any other account is
+    # settled by one lookup in this small set instead of three in the large account tables.
+    evasion_watch: set[str] = field(default_factory=set)
+    _account_persons: defaultdict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    _tainted_persons: set[str] = field(default_factory=set)  # persons with a blacklisted account
 
     def __post_init__(self) -> None:
         self.detectors = CallDetectors(self.policy)
+
+    # --- the evasion watch -------------------------------------------------------------------------
+    # Evasion needs a blacklisted account: the call's own, or another listed under the person of the
+    # call's account. The watch holds every blacklisted account and every account listed under a
+    # person who has one. It only grows (entries are never removed from the blacklist index), and is a
+    # superset of what evasion can find, so `_evasion` still decides exactly as before on it.
+    def account_listed(self, person_id: str, account_id: str) -> None:
+        """`account_id` was just appended to `person_accounts[person_id]`."""
+        self._account_persons[account_id].append(person_id)
+        if person_id in self._tainted_persons:
+            self.evasion_watch.add(account_id)
+        elif self.blacklist["account"].get(account_id):  # blacklisted before it was listed here
+            self._taint(person_id)
+
+    def account_blacklisted(self, account_id: str) -> None:
+        """A penalty in force was just filed under `blacklist["account"][account_id]`."""
+        self.evasion_watch.add(account_id)
+        for person_id in self._account_persons.get(account_id, ()):
+            if person_id not in self._tainted_persons:
+                self._taint(person_id)
+
+    def _taint(self, person_id: str) -> None:
+        self._tainted_persons.add(person_id)
+        self.evasion_watch.update(self.person_accounts.get(person_id, ()))
+
+    def reindex(self) -> None:
+        """Rebuild the derived indexes from the tables (after a thaw)."""
+        self.evasion_watch = set()
+        self._account_persons = defaultdict(list)
+        self._tainted_persons = set()
+        for person_id, account_ids in self.person_accounts.items():
+            for account_id in account_ids:
+                self._account_persons[account_id].append(person_id)
+        for account_id, entries in self.blacklist["account"].items():
+            if entries:
+                self.account_blacklisted(account_id)
 
     def shared(self, t: datetime) -> datetime:
         """One object per distinct instant: millions of devices share a few thousand warranty dates."""
