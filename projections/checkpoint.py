@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from datetime import datetime
+from datetime import UTC, datetime
 
 import msgspec
 
@@ -42,6 +42,17 @@ from schemas.facts import RatingIssued
 
 #: (event time, fact kind rank, fact id): the fold's sort key of the last fact a checkpoint holds.
 Position = tuple[datetime, int, str]
+#: After every fact: a refold from the newest checkpoint there is.
+END: Position = (datetime.max.replace(tzinfo=UTC), 1 << 30, "")
+#: Before every fact: a refold from the empty state.
+START: Position = (datetime.min.replace(tzinfo=UTC), -1, "")
+
+
+def start_of(t: datetime) -> Position:
+    """A position before every fact at instant t."""
+    return (t, -1, "")
+
+
 _MAGIC = b"hotline-checkpoint-1\n"
 _DIGEST = 32
 

@@ -22,12 +22,12 @@ import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 import msgspec
 
 from domain.policy import Policy
-from projections.checkpoint import CorruptCheckpoint, Position, freeze, thaw, verify
+from projections.checkpoint import END, CorruptCheckpoint, Position, freeze, start_of, thaw, verify
 from projections.fold import (
     annulled,
     apply_in_order,
@@ -38,28 +38,12 @@ from projections.fold import (
     in_event_order,
 )
 from projections.fold import sort_key as position
+from projections.past import PastFold
 from projections.state import State
-from projections.timeline import Checkpoint, Checkpoints, MemoryCheckpoints, MemoryTimeline, Timeline
+from projections.timeline import Checkpoint, Checkpoints, MemoryCheckpoints, MemoryTimeline, Spacing, Timeline
 from schemas.facts import Fact, ViolationAnnulled
 
 log = logging.getLogger("hotline.projector")
-
-
-@dataclass(frozen=True)
-class Spacing:
-    min_facts: int = 20_000
-    cost_ratio: float = 4.0
-
-
-#: After every fact: a refold from the newest checkpoint there is.
-END: Position = (datetime.max.replace(tzinfo=UTC), 1 << 30, "")
-#: Before every fact: a refold from the empty state.
-START: Position = (datetime.min.replace(tzinfo=UTC), -1, "")
-
-
-def start_of(t: datetime) -> Position:
-    """A position before every fact at instant t."""
-    return (t, -1, "")
 
 
 @dataclass
@@ -332,23 +316,3 @@ class Projector:
         """Each distinct losing version of an id, against the version held."""
         found = [(self.timeline.get(drop.id) or keep, drop) for keep, drop in self._conflicts.values()]
         return sorted(found, key=conflict_order)
-
-
-@dataclass
-class PastFold:
-    """The fold of the facts up to `as_of`: a verified checkpoint (or none) and the facts after it."""
-
-    policy: Policy
-    as_of: datetime
-    checkpoint: bytes | None
-    facts: list[Fact]  # after the checkpoint, up to as_of, in event order
-    annulments: list[ViolationAnnulled]
-    conflicts: list[tuple[Fact, Fact]]
-
-    def fold(self) -> State:
-        state = State(self.policy) if self.checkpoint is None else thaw(self.checkpoint, self.policy)[0]
-        state.annulled = annulled(self.annulments)
-        with collector_paused():
-            apply_in_order(state, self.facts)
-            fire_deadlines(state, self.as_of)
-        return finish(state, self.annulments, self.conflicts)

@@ -34,6 +34,15 @@ class Timeline(Protocol):
 
 
 @dataclass(frozen=True)
+class Spacing:
+    """When a fold takes a checkpoint: after `min_facts` facts at least, and once the fold time since
+    the last one is `cost_ratio` times what that one cost (so checkpoints cost at most ~1/ratio)."""
+
+    min_facts: int = 20_000
+    cost_ratio: float = 4.0
+
+
+@dataclass(frozen=True)
 class Checkpoint:
     position: Position | None
     facts: int  # distinct facts folded in

@@ -18,9 +18,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from domain.policy import Policy
-from projections.checkpoint import Position, policy_fingerprint
+from projections.checkpoint import START, Position, policy_fingerprint, start_of
 from projections.fold import sort_key
-from projections.projector import START, Projector, Spacing, start_of
+from projections.projector import Projector
+from projections.timeline import Spacing
 from schemas.facts import Fact, ViolationAnnulled
 from storage.log import EmbeddedLog
 from storage.timeline import SqliteCheckpoints, SqliteTimeline

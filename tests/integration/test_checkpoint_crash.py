@@ -24,7 +24,7 @@ import random, sys
 from pathlib import Path
 from domain.policy import load_policy
 from producers.synthetic import generate
-from projections.projector import Spacing
+from projections.timeline import Spacing
 from storage.resume import open_store
 facts = generate(seed=3, companies=40, engineers=400, months=2)
 rng = random.Random(int(sys.argv[2]))

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from consumers.embedded import Hotline
-from projections.projector import Spacing
+from projections.timeline import Spacing
 from schemas.codec import normalise
 from schemas.facts import Fact
 from storage import resume

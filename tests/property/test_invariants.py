@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 from domain.policy import load_policy
 from projections.checkpoint import freeze, thaw
 from projections.fold import annulled, apply_in_order, fact_set, fire_deadlines, in_event_order, project
-from projections.projector import Projector, Spacing
+from projections.projector import Projector
 from projections.state import State
-from projections.timeline import Checkpoint, MemoryCheckpoints
+from projections.timeline import Checkpoint, MemoryCheckpoints, Spacing
 from projections.view import digest, snapshot
 from schemas import facts as f
 from storage.log import EmbeddedLog

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from projections.projector import Projector, Spacing
-from projections.timeline import MemoryCheckpoints
+from projections.projector import Projector
+from projections.timeline import MemoryCheckpoints, Spacing
 from schemas.codec import normalise
 from schemas.facts import Fact
 from tests.unit.builders import (
