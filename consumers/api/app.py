@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import resource
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, tzinfo
@@ -33,10 +32,8 @@ from consumers.api.models import (
     CompanyCounters,
     DigestAnswer,
     Health,
-    LastRefold,
     MsgspecResponse,
     Problem,
-    Readiness,
     SubjectBlacklist,
 )
 from consumers.api.openapi import openapi_document
@@ -51,6 +48,7 @@ from consumers.api.params import (
     _call_problem,
     _parse,
 )
+from consumers.api.status import replica_status
 from consumers.replica import Replica
 from domain.admission import admit_call
 from domain.policy import Policy
@@ -268,32 +266,11 @@ class Api:
         return MsgspecResponse(Health(status="up"))
 
     async def ready(self, request: Request) -> Response:
-        body = self._status()
+        body = replica_status(self.replica)
         return MsgspecResponse(body, status_code=200 if body.ready else 503)
 
     async def status(self, request: Request) -> Response:
-        return MsgspecResponse(self._status())
-
-    def _status(self) -> Readiness:
-        r = self.replica
-        refold = r.projector.last_refold
-        return Readiness(
-            ready=r.ready,
-            facts=r.applied,
-            records=r.records,
-            error=r.error,
-            lag={str(p): n for p, n in sorted(r.lag.items())},
-            refolding=r.refolding,
-            refolds=r.projector.refolds,
-            peak_rss_mib=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-            last_refold=None
-            if refold is None
-            else LastRefold(
-                facts=refold.facts,
-                seconds=round(refold.seconds, 3),
-                since=None if refold.since is None else refold.since[0].isoformat(),
-            ),
-        )
+        return MsgspecResponse(replica_status(self.replica))
 
     async def openapi(self, request: Request) -> Response:
         return MsgspecResponse(openapi_document())
