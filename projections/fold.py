@@ -65,19 +65,38 @@ def in_event_order(facts: list[Fact]) -> None:
 
 
 def apply_in_order(state: State, ordered: list[Fact]) -> None:
-    """Apply facts already in event order, each after the deadlines due at or before its instant."""
+    """Apply facts already in event order, each after the deadlines due at or before its instant.
+
+    A fact whose handler raises is quarantined, not fatal: an anomaly names it and the error, and the
+    fold goes on (RULES.md: nothing that passes the edge may stop the fold). The same facts raise the
+    same way in every fold, so this stays deterministic."""
     scheduled = state.scheduled
     for fact in ordered:
         while scheduled and scheduled[0][0] <= fact.at:
-            codes_deadline(state, heapq.heappop(scheduled)[2])
-        HANDLERS[type(fact)](state, fact)
+            _deadline(state, heapq.heappop(scheduled))
+        try:
+            HANDLERS[type(fact)](state, fact)
+        except Exception as error:  # noqa: BLE001 (any rule bug or value out of range: quarantine it)
+            quarantine(state, fact.id, fact.at, error)
 
 
 def fire_deadlines(state: State, until: datetime | None) -> None:
     """Apply the deadlines due up to `until` (every one when None)."""
     scheduled = state.scheduled
     while scheduled and (until is None or scheduled[0][0] <= until):
-        codes_deadline(state, heapq.heappop(scheduled)[2])
+        _deadline(state, heapq.heappop(scheduled))
+
+
+def _deadline(state: State, entry: tuple[datetime, int, str]) -> None:
+    at, _, violation_id = entry
+    try:
+        codes_deadline(state, violation_id)
+    except Exception as error:  # noqa: BLE001 (as for a fact: recorded, and the fold goes on)
+        quarantine(state, violation_id, at, error)
+
+
+def quarantine(state: State, fact_id: str, at: datetime, error: Exception) -> None:
+    anomaly(state, fact_id, at, f"quarantined: applying it failed with {type(error).__name__}: {error}")
 
 
 def project(facts: Iterable[Fact], policy: Policy, as_of: datetime | None = None) -> State:

@@ -19,7 +19,10 @@ from .builders import (
     fold,
     lift,
     penalty_ids,
+    period,
+    rating,
     report,
+    staff,
     t,
     world,
 )
@@ -247,3 +250,20 @@ def test_same_facts_in_any_order_or_twice_give_the_same_projection():
         shuffled = facts + facts[: len(facts) // 2]
         rng.shuffle(shuffled)
         assert digest(snapshot(fold(shuffled), as_of)) == reference
+
+
+def test_a_fact_that_breaks_a_rule_is_quarantined_and_the_fold_goes_on() -> None:
+    """RULES.md: nothing that passes the edge may stop the fold. A rating issued in year 9999 cannot
+    get its one-year end (there is no year 10000): it is quarantined with an anomaly naming it, and an
+    ACCOUNT-SHARED confirmed afterwards in the log still blacklists for 3 months."""
+    facts = [
+        *world(),
+        rating("co1", "L1", 3, "9999-03-01T10:00", id="far-future"),
+        *staff("R1", "ACCOUNT-SHARED", "2025-03-01T09:00", "2025-03-01T10:00", number=NUMBER),
+    ]
+    state = fold(facts)
+    quarantined = [a for a in state.anomalies if a.fact_id == "far-future"]
+    assert len(quarantined) == 1
+    assert quarantined[0].reason.startswith("quarantined: applying it failed with ValueError: year 10000")
+    assert period(state, "R1/account") == (t("2025-03-01T10:00"), t("2025-06-01T10:00"))
+    assert len(digest(snapshot(state, None))) == 64  # the views and the digest read past it too
