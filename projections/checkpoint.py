@@ -53,6 +53,11 @@ def start_of(t: datetime) -> Position:
     return (t, -1, "")
 
 
+def end_of(t: datetime) -> Position:
+    """A position after every fact at instant t."""
+    return (t, 1 << 30, "\U0010ffff")
+
+
 _MAGIC = b"hotline-checkpoint-1\n"
 _DIGEST = 32
 
@@ -175,12 +180,6 @@ def verify(blob: bytes) -> bytes:
     if hashlib.sha256(body).digest() != blob[head : head + _DIGEST]:
         raise CorruptCheckpoint("the content does not match its digest (altered or truncated)")
     return body
-
-
-def position_of(blob: bytes) -> tuple[Position | None, int]:
-    """(position, facts) of a sound checkpoint, without building the state."""
-    image = _decoder.decode(verify(blob))
-    return image.position, image.facts
 
 
 def thaw(blob: bytes, policy: Policy) -> tuple[State, Position | None, int]:

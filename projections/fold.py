@@ -32,12 +32,23 @@ def fact_set(facts: Iterable[Fact]) -> tuple[list[Fact], list[tuple[Fact, Fact]]
     for fact in facts:
         seen = by_id.setdefault(fact.id, fact)
         if seen is not fact and seen != fact:
-            keep, drop = sorted((seen, fact), key=msgspec.msgpack.encode)
+            keep, drop = settle(seen, fact)
             by_id[fact.id] = keep
-            conflicts[(drop.id, msgspec.msgpack.encode(drop))] = (keep, drop)
+            conflicts[version(drop)] = (keep, drop)
     # A version that lost to a third one is still reported against the final winner.
     found = [(by_id[drop.id], drop) for keep, drop in conflicts.values()]
     return list(by_id.values()), sorted(found, key=conflict_order)
+
+
+def settle(seen: Fact, fact: Fact) -> tuple[Fact, Fact]:
+    """(kept, dropped) of two versions of an id: the smaller encoding, whatever came first."""
+    keep, drop = sorted((seen, fact), key=msgspec.msgpack.encode)
+    return keep, drop
+
+
+def version(fact: Fact) -> tuple[str, bytes]:
+    """One version of an id: conflicts are reported once per version, however often it is re-sent."""
+    return fact.id, msgspec.msgpack.encode(fact)
 
 
 def conflict_order(pair: tuple[Fact, Fact]) -> tuple[tuple[datetime, int, str], bytes]:

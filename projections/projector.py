@@ -24,10 +24,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-import msgspec
-
 from domain.policy import Policy
-from projections.checkpoint import END, CorruptCheckpoint, Position, freeze, start_of, thaw, verify
+from projections.checkpoint import END, CorruptCheckpoint, Position, end_of, freeze, start_of, thaw, verify
 from projections.fold import (
     annulled,
     apply_in_order,
@@ -36,6 +34,8 @@ from projections.fold import (
     finish,
     fire_deadlines,
     in_event_order,
+    settle,
+    version,
 )
 from projections.fold import sort_key as position
 from projections.past import PastFold
@@ -130,8 +130,8 @@ class Projector:
             if seen is None:
                 new[fact.id] = fact
             elif seen != fact:
-                keep, drop = sorted((seen, fact), key=msgspec.msgpack.encode)
-                self._conflicts[(drop.id, msgspec.msgpack.encode(drop))] = (keep, drop)
+                keep, drop = settle(seen, fact)
+                self._conflicts[version(drop)] = (keep, drop)
                 if keep is fact:  # the held version loses: everything from the earlier of the two is redone
                     if fact.id in new:
                         new[fact.id] = fact
@@ -171,7 +171,7 @@ class Projector:
 
     def _annul(self, fact: ViolationAnnulled) -> None:
         self._annulments[fact.id] = fact
-        self._state.annulled = annulled(sorted(self._annulments.values(), key=position))
+        self._state.annulled = self._annulled()
         violation = self._state.violations.get(fact.violation_id)
         if violation is not None:  # already confirmed: its consequences are redone as born void
             self._redo_from(start_of(violation.at))
@@ -258,10 +258,8 @@ class Projector:
         self.refolds += 1
         self.last_refold = Refold(since, refolded, time.perf_counter() - t0)
 
-    def _annulled(self, as_of: datetime | None = None) -> dict[str, datetime]:
-        return annulled(
-            sorted((f for f in self._annulments.values() if as_of is None or f.at <= as_of), key=position)
-        )
+    def _annulled(self) -> dict[str, datetime]:
+        return annulled(self._annulments_in_order())
 
     # --- reading -----------------------------------------------------------------------------------
     def state(self, now: datetime | None = None) -> State:
@@ -285,7 +283,7 @@ class Projector:
         self._materialise()
         # A checkpoint holds the annulments known when it was taken; one dated after as_of must not
         # void a violation confirmed before the checkpoint, so start before any such violation.
-        bound = (as_of, 1 << 30, "\U0010ffff")
+        bound = end_of(as_of)
         for fact in self._annulments.values():
             violation = self._state.violations.get(fact.violation_id)
             if fact.at > as_of and violation is not None:

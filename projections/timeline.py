@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from projections.checkpoint import Position
+from projections.checkpoint import Position, end_of
 from projections.fold import sort_key
 from schemas.facts import Fact
 
@@ -94,7 +94,7 @@ class MemoryTimeline:
         start = 0 if position is None else bisect.bisect_right(self._keys, position)
         end = len(self._keys)
         if until is not None:
-            end = bisect.bisect_right(self._keys, (until, len(self._keys) + 10**9, "\U0010ffff"))
+            end = bisect.bisect_right(self._keys, end_of(until))
         for i in range(start, end, 50_000):
             yield self._facts[i : min(end, i + 50_000)]
 

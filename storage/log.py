@@ -11,7 +11,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TypeVar
 
 import msgspec
 
@@ -38,7 +37,6 @@ CREATE TABLE IF NOT EXISTS decisions (
 """
 
 _decision_decoder = msgspec.msgpack.Decoder(AdmissionDecision)
-F = TypeVar("F", bound=Fact)
 
 
 @dataclass
@@ -139,10 +137,6 @@ class EmbeddedLog:
         rows = self.db.execute("SELECT body FROM facts WHERE offset > ? ORDER BY offset", (offset,))
         return batch_from_msgpack([body for (body,) in rows])
 
-    def facts_of_type(self, kind: type[F]) -> list[F]:
-        rows = self.db.execute("SELECT body FROM facts WHERE type = ? ORDER BY offset", (TAG_OF[kind],))
-        return batch_from_msgpack([body for (body,) in rows])  # type: ignore[return-value]
-
     def raised_at(self, violation_id: str) -> datetime | None:
         """When a report or suspicion was raised: the report's own time, or the time of the fact a
         detector raised it on (its id is "detector:fact id"). None when the log names no such fact."""
@@ -150,11 +144,6 @@ class EmbeddedLog:
             if fact_id and (body := self.stored_body(fact_id)) is not None:
                 return batch_from_msgpack([body])[0].at
         return None
-
-    def latest(self) -> datetime | None:
-        """The latest event time on the log."""
-        row = self.db.execute("SELECT body FROM facts ORDER BY at_us DESC LIMIT 1").fetchone()
-        return None if row is None else batch_from_msgpack([row[0]])[0].at
 
     def record_decision(self, decision: AdmissionDecision) -> int:
         cur = self.db.execute(

@@ -43,12 +43,12 @@ def resume_over_log(embedded: EmbeddedLog, policy: Policy, spacing: Spacing | No
     if checkpoints.mark("policy") != fingerprint or mark is None or int(mark) > end:
         checkpoints.drop_from(START)  # another policy, or a log that was replaced: start over
         mark = None
-    annulments = embedded.facts_of_type(ViolationAnnulled)
-    projector = Projector(policy, SqliteTimeline(db), checkpoints, spacing or EMBEDDED_SPACING)
+    timeline = SqliteTimeline(db)
+    projector = Projector(policy, timeline, checkpoints, spacing or EMBEDDED_SPACING)
     changed = None if mark is not None else START
     if mark is not None and int(mark) < end:
         changed = _earliest_change(embedded, embedded.facts_since(int(mark)))
-    projector.resume(changed, annulments, embedded.latest())
+    projector.resume(changed, timeline.of_type(ViolationAnnulled), timeline.latest())
     projector.state()
     projector.checkpoint_now(min_facts=TAIL)
     try:
