@@ -145,7 +145,7 @@ def main() -> None:
     if not args.no_embedded:
         del state
         gc.collect()
-        embedded, _ = Hotline(log, policy).replay_digest()
+        embedded, _ = Hotline.of(log, policy).replay_digest()
         print(f"digest embedded log {embedded}  ({'equal' if embedded == kafka_digest else 'DIFFERENT'})")
     print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB")
 

@@ -2,42 +2,66 @@
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from domain.admission import admit_call
-from domain.policy import Policy, load_policy
+from domain.policy import Policy
+from domain.policy_history import PolicyHistory, as_history, load_policies
+from projections.audit import AuditRow, audit
 from projections.fold import project
 from projections.projector import Projector
 from projections.state import State
 from projections.view import Snapshot, digest, snapshot
 from schemas.derived import AdmissionDecision, CallRequest
-from storage.log import EmbeddedLog
+from storage.log import EmbeddedLog, LogBusy, LogWriteError
 from storage.resume import resume_over_log
 
 DEFAULT_LOG = Path("hotline.db")
 ALL_DEADLINES = datetime.max.replace(tzinfo=UTC)
 
 
+class DecisionNotRecorded(Exception):
+    """The answer was computed but could not be written to the log (locked past the busy timeout,
+    read-only, disk full). What the line did must stay on record, so this is an error, not a reply."""
+
+    def __init__(self, path: Path, decision: AdmissionDecision, cause: Exception) -> None:
+        answer = "admitted" if decision.admitted else "refused"
+        why = "locked by another writer past the busy timeout" if isinstance(cause, LogBusy) else str(cause)
+        super().__init__(f"the answer ({answer}) could not be recorded on {path}: {why}; ask again")
+        self.decision = decision
+
+
 @dataclass
 class Hotline:
     log: EmbeddedLog
-    policy: Policy
+    history: PolicyHistory
     _projector: Projector | None = field(default=None, init=False, repr=False)
     _projector_end: int = field(default=-1, init=False, repr=False)
 
     @classmethod
-    def open(cls, log_path: Path = DEFAULT_LOG, policy_path: Path | None = None) -> Hotline:
-        return cls(EmbeddedLog(log_path), load_policy(policy_path))
+    def open(cls, log_path: Path = DEFAULT_LOG, policy_paths: Sequence[Path] = ()) -> Hotline:
+        return cls(EmbeddedLog(log_path), load_policies(policy_paths))
+
+    @classmethod
+    def of(cls, log: EmbeddedLog, policy: Policy | PolicyHistory) -> Hotline:
+        return cls(log, as_history(policy))
+
+    @property
+    def policy(self) -> Policy:
+        """The newest version: its zone and labels are what people read."""
+        return self.history.latest
 
     def state(self, as_of: datetime | None = None, upto_offset: int | None = None) -> State:
         """The projections at event time `as_of` (all facts when None), from what the log held up to
         `upto_offset` (record time; everything when None). Everything-known questions start from the
         log's checkpoints; a record-time audit folds the log's prefix from the start, as it was."""
         if upto_offset is not None:
-            return project(self.log.read(upto_offset), self.policy, as_of)
+            return project(self.log.read(upto_offset), self.history, as_of)
         # None: every deadline too, as `project(facts)` does
         return self.projector().state_at(ALL_DEADLINES if as_of is None else as_of)
 
@@ -45,7 +69,7 @@ class Hotline:
         """The projector over the log, resumed from its newest sound checkpoint (kept in the log file)."""
         end = self.log.end_offset()
         if self._projector is None or self._projector_end != end:  # facts were appended meanwhile
-            self._projector, self._projector_end = resume_over_log(self.log, self.policy), end
+            self._projector, self._projector_end = resume_over_log(self.log, self.history), end
         return self._projector
 
     def snapshot(self, as_of: datetime | None = None, upto_offset: int | None = None) -> Snapshot:
@@ -58,29 +82,35 @@ class Hotline:
         return digest(snap), snap
 
     def check(self, request: CallRequest, record: bool = True) -> AdmissionDecision:
-        """Answer "may this call through?" with what the log holds now, and record the answer."""
+        """Answer "may this call through?" with what the log holds now, and record the answer
+        (DecisionNotRecorded when it cannot be: an answer off the record is not given)."""
         at = request.at or datetime.now(UTC)
         known_up_to = self.log.end_offset()
         state = self.state(as_of=at)
-        reasons = admit_call(state, request, at, self.policy)
+        in_force = self.history.at(at)  # the version in force when the call comes in
+        reasons = admit_call(state, request, at, in_force)
         decision = AdmissionDecision(
             id=f"adm-{uuid.uuid4().hex}",
             at=at,
-            policy_version=self.policy.version,
+            policy_version=in_force.version,
             request=request,
             admitted=not reasons,
             reasons=reasons,
             known_up_to=known_up_to,
         )
         if record:
-            self.log.record_decision(decision)
+            try:
+                self.log.record_decision(decision)
+            except (sqlite3.Error, LogWriteError) as e:
+                raise DecisionNotRecorded(self.log.path, decision, e) from None
         return decision
 
-    def audit_decisions(self) -> list[tuple[AdmissionDecision, bool]]:
-        """Each recorded decision beside whether the answer would differ with everything known now."""
+    def audit_decisions(self) -> list[AuditRow]:
+        """Each recorded decision beside the answer to its request with everything known now, under
+        the version in force at the decision's own time."""
         state = self.state()
-        out = []
-        for decision in self.log.decisions():
-            now = admit_call(state, decision.request, decision.at, self.policy)
-            out.append((decision, tuple(r.code for r in now) != tuple(r.code for r in decision.reasons)))
-        return out
+        return [
+            row
+            for decision in self.log.decisions()
+            for row in audit(state, [decision], self.history.at(decision.at))
+        ]

@@ -17,6 +17,7 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 from kafka.partitioner.default import murmur2
 
+from consumers.kafka_security import client_settings
 from schemas.facts import AnyFact
 from schemas.topics import ALL, FACTS, PARTITIONS, REPLICATION_FACTOR, Topic
 
@@ -70,6 +71,7 @@ class FactReader:
             max_poll_records=max_records,
             fetch_max_bytes=64 * 1024 * 1024,
             max_partition_fetch_bytes=16 * 1024 * 1024,
+            **client_settings(),
         )
         partitions = self.consumer.partitions_for_topic(topic) or set()
         if not partitions:
@@ -145,7 +147,7 @@ def ensure_topics(
     # compact only: the latest value of each key kept for ever (faust's default, "compact,delete",
     # would drop what was published more than the broker's retention ago, 7 days by default)
     configs.update({name: {"cleanup.policy": "compact"} for name in changelogs})
-    admin = KafkaAdminClient(bootstrap_servers=servers or bootstrap())
+    admin = KafkaAdminClient(bootstrap_servers=servers or bootstrap(), **client_settings())
     try:
         existing = set(admin.list_topics())
         wanted = [

@@ -20,10 +20,12 @@ from datetime import datetime
 from typing import Any, Literal
 
 from domain.policy import Policy, load_policy
+from domain.policy_history import PolicyHistory
 from projections.fold import project
 from projections.view import digest, snapshot
 from schemas.facts import Fact
 from schemas.topics import FACTS
+from storage.chain import Chain, Manifest, PartitionHead
 
 Client = Literal["fetch", "kafka-python"]
 _READ_COMMITTED = 1  # only committed records, as the consumers read them; aborted batches are skipped
@@ -43,6 +45,22 @@ def read_facts(servers: str | None, namespace: str | None, client: Client = "fet
     quiet = logging.getLogger("aiokafka")
     level = quiet.level
     quiet.setLevel(logging.CRITICAL)  # its connection errors come back as one ConnectionError line
+    try:
+        return asyncio.run(_drain_fetch(servers, topic))[0]
+    finally:
+        quiet.setLevel(level)
+
+
+def read_with_manifest(servers: str | None, namespace: str | None) -> tuple[list[Fact], Manifest]:
+    """The facts as `read_facts` reads them, and the manifest of what was read: per partition, the end
+    offset, the record count and the head of a hash chain over the records (storage.chain)."""
+    from consumers.kafka_log import bootstrap, topic_name
+
+    topic = topic_name(FACTS, namespace)
+    servers = servers or bootstrap()
+    quiet = logging.getLogger("aiokafka")
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL)
     try:
         return asyncio.run(_drain_fetch(servers, topic))
     finally:
@@ -76,19 +94,26 @@ class _Partition:
         self.number = number
         self.position = 0
         self.end: int | None = None
+        self.chain = Chain()  # over the record values taken, in offset order: the manifest's head
 
     @property
     def done(self) -> bool:
         return self.end is not None and self.position >= self.end
 
 
-async def _drain_fetch(servers: str, topic: str) -> list[Fact]:
+async def _drain_fetch(servers: str, topic: str) -> tuple[list[Fact], Manifest]:
     from aiokafka.client import AIOKafkaClient
     from aiokafka.errors import KafkaError
     from aiokafka.protocol.fetch import FetchRequest
     from aiokafka.structs import TopicPartition
 
-    client = AIOKafkaClient(bootstrap_servers=servers)
+    from consumers.kafka_security import KafkaSecurityError, client_settings
+
+    try:
+        security = client_settings()
+    except KafkaSecurityError as err:  # the callers' one line for what stops the read
+        raise ConnectionError(str(err)) from None
+    client = AIOKafkaClient(bootstrap_servers=servers, **security)
     try:
         try:
             await client.bootstrap()
@@ -119,7 +144,11 @@ async def _drain_fetch(servers: str, topic: str) -> list[Fact]:
                 for _, answered in response.topics:
                     for number, error_code, _highwater, *data in answered:
                         _take(topic, partitions[number], error_code, data, response.API_VERSION, facts)
-        return facts
+        heads = (
+            PartitionHead(p.number, p.end or 0, p.chain.records, p.chain.head.hex())
+            for p in partitions.values()
+        )
+        return facts, Manifest(tuple(heads))
     finally:
         await client.close()
 
@@ -162,6 +191,7 @@ def _take(
             values += [r.value for r in batch if start <= r.offset < end]
         p.position = max(p.position, batch.next_offset)
     if values:
+        p.chain.extend(values)
         facts.extend(decode_batch(values))
 
 
@@ -169,7 +199,7 @@ def replay_from_kafka(
     servers: str | None,
     namespace: str | None,
     as_of: datetime | None,
-    policy: Policy | None = None,
+    policy: Policy | PolicyHistory | None = None,
     client: Client = "fetch",
 ) -> tuple[str, int, float]:
     """(digest, records read, seconds): the digest `hotline replay [--as-of]` prints for the same facts."""

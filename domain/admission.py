@@ -7,8 +7,9 @@ from typing import Protocol
 
 from domain.detectors import barcode_mismatch
 from domain.model import Account, Device
+from domain.phone import as_subject
 from domain.policy import Policy
-from schemas.derived import AllCertificatesRevoked, CallRequest, Penalty, Reason
+from schemas.derived import AllCertificatesRevoked, Penalty, Reason, RecordedCall
 
 REASON_ORDER = (
     "unknown-account",
@@ -46,14 +47,17 @@ def _blacklisted(
     reasons.append(Reason(code, f"{kind} {subject} is blacklisted {until} ({ids})"))
 
 
-def admit_call(view: AdmissionView, request: CallRequest, at: datetime, policy: Policy) -> tuple[Reason, ...]:
-    """The reasons to refuse the call at `at`; an empty tuple admits it."""
+def admit_call(
+    view: AdmissionView, request: RecordedCall, at: datetime, policy: Policy
+) -> tuple[Reason, ...]:
+    """The reasons to refuse the call at `at`; an empty tuple admits it. The number is looked up in
+    E.164 whatever its spelling (a CallRequest holds it so already; a recorded one may not)."""
     reasons: list[Reason] = []
     account = view.account_at(request.account_id, at)
     if account is None:
         reasons.append(Reason("unknown-account", f"no engineer account {request.account_id}"))
     _blacklisted(reasons, view, "account-blacklisted", "account", request.account_id, at)
-    _blacklisted(reasons, view, "number-blacklisted", "number", request.number, at)
+    _blacklisted(reasons, view, "number-blacklisted", "number", as_subject(request.number), at)
     if account is not None:
         _blacklisted(reasons, view, "company-blacklisted", "company", account.company_id, at)
         if (revoked := view.permanent_revocation(request.account_id, at)) is not None:

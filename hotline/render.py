@@ -1,18 +1,63 @@
-"""How the CLI shows things to a person: rich tables, times on the line's calendar."""
+"""How the CLI shows things to a person: rich tables, times on the line's calendar.
+
+Whatever came from outside (ids, notes, reasons, file names, what the operator typed) goes through
+`safe` before it is printed: rich markup in it is shown as written, never interpreted (`[/x]` would
+raise), and control characters (ANSI escapes, newlines, bidi overrides) are shown as escapes, so data
+can neither crash the CLI nor rewrite the operator's terminal.
+"""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
+from collections.abc import Sequence
 from datetime import datetime, tzinfo
+from typing import Protocol
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from domain.phone import for_people
+from projections.audit import AuditRow
 from projections.explain import Explanation
 from projections.view import Snapshot
 from schemas.derived import AdmissionDecision
 
-console = Console(soft_wrap=True)  # long ids and paths stay on one line, for grep and for logs
+# Long ids and paths stay on one line, for grep and for logs; `:name:` in data stays text, not an emoji.
+console = Console(soft_wrap=True, emoji=False)
+err_console = Console(soft_wrap=True, emoji=False, stderr=True)
+
+#: C0, DEL, C1, line and paragraph separators, bidi embeddings, overrides and isolates.
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def safe(value: object) -> str:
+    """`value` as inert text for a rich console: markup escaped, control characters as `\\x1b`."""
+    text = _UNPRINTABLE.sub(_escape_char, str(value))
+    return escape(text)
+
+
+def _escape_char(m: re.Match[str]) -> str:
+    code = ord(m.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+class Refusal(Protocol):
+    file: str
+    line: int
+    field: str | None
+    reason: str
+
+
+def rejections(rejected: Sequence[Refusal], limit: int = 20, where: str = "") -> None:
+    """The first refused lines, one each: file:line, field, reason."""
+    for r in rejected[:limit]:
+        console.print(
+            f"[yellow]rejected[/] {safe(r.file)}:{r.line} field {safe(r.field or '-')}: {safe(r.reason)}"
+        )
+    if len(rejected) > limit:
+        console.print(f"... and {len(rejected) - limit} more{where}")
 
 
 def when(t: datetime | None, tz: tzinfo) -> str:
@@ -22,11 +67,21 @@ def when(t: datetime | None, tz: tzinfo) -> str:
 def decision(d: AdmissionDecision, tz: tzinfo) -> None:
     verdict = "[bold green]ADMITTED[/]" if d.admitted else "[bold red]REFUSED[/]"
     console.print(
-        f"{verdict}  account {d.request.account_id} from {d.request.number} at {when(d.at, tz)}"
-        f"  (policy {d.policy_version}, decision {d.id})"
+        f"{verdict}  account {safe(d.request.account_id)} from {safe(for_people(d.request.number))}"
+        f" at {when(d.at, tz)}"
+        f"  (policy {safe(d.policy_version)}, decision {safe(d.id)})"
     )
     for r in d.reasons:
-        console.print(f"  - [yellow]{r.code}[/]: {r.detail}")
+        console.print(f"  - [yellow]{safe(r.code)}[/]: {safe(r.detail)}")
+
+
+def audit_row(row: AuditRow, tz: tzinfo) -> None:
+    """A recorded decision, then what the line would answer now for the same request."""
+    decision(row.decision, tz)
+    verdict = "[green]admitted[/]" if row.now_admitted else "[red]refused[/]"
+    console.print(f"  now: {verdict}")
+    for r in row.now_reasons:
+        console.print(f"    - [yellow]{safe(r.code)}[/]: {safe(r.detail)}")
 
 
 def state(snap: Snapshot, tz: tzinfo, limit: int = 10) -> None:
@@ -34,7 +89,7 @@ def state(snap: Snapshot, tz: tzinfo, limit: int = 10) -> None:
     by_kind = Counter(p.subject_kind for p in in_force)
     console.print(
         f"[bold]State as of {when(snap.as_of, tz) if snap.as_of else 'the end of the log'}[/]"
-        f" (policy {snap.policy_version})"
+        f" (policy {safe(snap.policy_version)})"
     )
     console.print(
         f"Blacklisted now: {by_kind['account']} accounts, {by_kind['number']} numbers, "
@@ -42,12 +97,14 @@ def state(snap: Snapshot, tz: tzinfo, limit: int = 10) -> None:
     )
     table = Table("subject", "rule", "from", "until", title=f"Blacklist in force (latest {limit})")
     for p in sorted(in_force, key=lambda p: p.at, reverse=True)[:limit]:
-        table.add_row(f"{p.subject_kind} {p.subject}", p.rule, when(p.at, tz)[:10], when(p.end(), tz)[:10])
+        shown = for_people(p.subject) if p.subject_kind == "number" else p.subject
+        subject, rule = safe(f"{p.subject_kind} {shown}"), safe(p.rule)
+        table.add_row(subject, rule, when(p.at, tz)[:10], when(p.end(), tz)[:10])
     console.print(table)
     rules = Counter(v.rule for v in snap.violations if v.annulled_at is None)
     table = Table("rule", "confirmed violations", title="Violations")
     for rule, n in sorted(rules.items()):
-        table.add_row(rule, str(n))
+        table.add_row(safe(rule), str(n))
     console.print(table)
     hot = [c for c in snap.company_counters if c.in_rolling_year >= 2]
     console.print(f"Company counters with 2+ occurrences in the rolling year: {len(hot)}")
@@ -57,7 +114,7 @@ def state(snap: Snapshot, tz: tzinfo, limit: int = 10) -> None:
         f"accounts with every certificate revoked for ever: {len(permanent)}"
     )
     plans = Counter(p.status for p in snap.rectification_plans)
-    console.print(f"Rectification plans: {dict(sorted(plans.items()))}")
+    console.print(f"Rectification plans: {safe(dict(sorted(plans.items())))}")
     stopped = sum(1 for c in snap.cases if c.support_stopped)
     console.print(
         f"Cases: {len(snap.cases)}, support stopped on {stopped}; open suspicions: "
@@ -67,11 +124,13 @@ def state(snap: Snapshot, tz: tzinfo, limit: int = 10) -> None:
 
 def explanation(e: Explanation, tz: tzinfo) -> None:
     status = "[red]blacklisted[/]" if e.blacklisted else "[green]not blacklisted[/]"
-    console.print(f"[bold]{e.subject_kind} {e.subject}[/] — {status}" + ("" if e.known else " (unknown)"))
+    shown = for_people(e.subject) if e.subject_kind == "number" else e.subject
+    subject = safe(f"{e.subject_kind} {shown}")
+    console.print(f"[bold]{subject}[/] — {status}" + ("" if e.known else " (unknown)"))
     for link in e.chain:  # plain lines, not a tree: ids are long and must not be cropped
         console.print(
-            f"  {when(link.at, tz)}  [cyan]{link.kind}[/] {link.id}  {link.detail}"
-            f"  [dim]({link.status}, policy {link.policy_version})[/]"
+            f"  {when(link.at, tz)}  [cyan]{safe(link.kind)}[/] {safe(link.id)}  {safe(link.detail)}"
+            f"  [dim]({safe(link.status)}, policy {safe(link.policy_version)})[/]"
         )
         if link.causes:
-            console.print(f"      [dim]caused by {', '.join(link.causes)}[/]")
+            console.print(f"      [dim]caused by {safe(', '.join(link.causes))}[/]")

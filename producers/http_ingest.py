@@ -7,15 +7,23 @@ also goes to the rejects topic under the key "http:{request_id}:{line}". `line` 
 JSON Lines body, or elements (from 1) of a JSON array. The client may name the request with an
 `X-Request-Id` header (letters, digits, `.`, `_`, `-`; up to 64), else one is made up.
 
+Every request needs `Authorization: Bearer <token>` of a role that may post facts (access.roles):
+`producer:crm` the CRM's facts, `producer:callcentre` the call centre's, `staff` judgements and
+reports. A line of a type the token's role may not post is refused on its own (field "type"), like
+any other bad line; the other lines land.
+
 400: an empty body, a body that is not UTF-8, a body starting with `[` that is not a JSON array.
-413: a body over the size limit. 503: the broker did not take the batch (send it again: facts that
-did land are recognised as re-sends). Every error is {"error": "..."}.
+401: no token, or an unknown or revoked one. 403: a role that may not post facts. 413: a body over
+the size limit (read in chunks, never past it). 415: a content type other than application/json or
+application/x-ndjson. 503: the broker did not take the batch (send it again: facts that did land are
+recognised as re-sends). Every error is {"error": "..."}.
 """
 
 from __future__ import annotations
 
 import re
 import uuid
+from pathlib import Path
 
 import msgspec
 from starlette.applications import Starlette
@@ -24,6 +32,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from access.http import JSON_OR_LINES, Gate, principal_of, read_body
+from access.roles import Action, may_post
+from access.tokens import TokenStore, TokenStoreError
 from producers.kafka_producer import FactPublisher, PublishError
 from producers.sources import Source
 
@@ -69,14 +80,13 @@ def split_body(body: bytes) -> list[bytes]:
     return [bytes(e) for e in elements]
 
 
-def ingest_app(publisher: FactPublisher, max_body: int = MAX_BODY) -> Starlette:
+def ingest_app(publisher: FactPublisher, tokens: TokenStore, max_body: int = MAX_BODY) -> Starlette:
+    """POST /facts behind the token gate: only roles that may post facts, each line checked against
+    the types its role may post."""
+    gate = Gate(tokens, render=lambda status, message: _error(status, message))
+
     async def post_facts(request: Request) -> Response:
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > max_body:
-            return _error(413, f"body of {declared} bytes is over the limit of {max_body}; send files")
-        body = await request.body()
-        if len(body) > max_body:
-            return _error(413, f"body of {len(body)} bytes is over the limit of {max_body}; send files")
+        body = await read_body(request, max_body)  # over the limit: 413 (send files instead)
         if not body.strip():
             return _error(400, "empty body: send JSON Lines (one fact per line) or a JSON array of facts")
         try:
@@ -90,15 +100,19 @@ def ingest_app(publisher: FactPublisher, max_body: int = MAX_BODY) -> Starlette:
         given = request.headers.get("x-request-id", "")
         request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex[:16]
         source = Source(f"http:{request_id}", lines)
+        role = principal_of(request).role
         try:
             # kafka-python blocks (the flush waits for the broker): keep the event loop free.
-            report = await run_in_threadpool(publisher.publish_sources, [source])
+            report = await run_in_threadpool(
+                publisher.publish_sources, [source], may_post(role), f"a {role} token"
+            )
         except PublishError as err:
             return _error(503, f"{err}")
         rejected = [RejectedLine(r.line, r.field, r.reason) for r in report.rejected]
         return _json(IngestAnswer(request_id, report.accepted, report.duplicates, rejected), 202)
 
-    return Starlette(routes=[Route("/facts", post_facts, methods=["POST"])])
+    guarded = gate.protect(post_facts, Action.POST_FACTS, accepts=JSON_OR_LINES, max_body=max_body)
+    return Starlette(routes=[Route("/facts", guarded, methods=["POST"])])
 
 
 def main_ingest_server(
@@ -107,10 +121,16 @@ def main_ingest_server(
     servers: str | None = None,
     namespace: str | None = None,
     role: str = "any",
+    tokens_path: Path | None = None,
 ) -> None:
-    """`hotline ingest-server`: serve POST /facts until interrupted. Raises PublishError when the
-    broker cannot be reached at start."""
+    """`hotline ingest-server`: serve POST /facts until interrupted. Exits with one line when the
+    token store is missing or holds no usable token (it never serves unauthenticated); raises
+    PublishError when the broker cannot be reached at start."""
     import uvicorn
 
-    with FactPublisher(servers, namespace, role=role) as publisher:
-        uvicorn.run(ingest_app(publisher), host=host, port=port, log_level="info")
+    try:
+        tokens = TokenStore.for_server(tokens_path)
+    except TokenStoreError as err:
+        raise SystemExit(f"error: {err}") from None
+    with tokens, FactPublisher(servers, namespace, role=role) as publisher:
+        uvicorn.run(ingest_app(publisher, tokens), host=host, port=port, log_level="info")

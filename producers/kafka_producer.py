@@ -12,9 +12,10 @@ ingest endpoint and library callers all use it). A batch is checked as a whole, 
    is not sent twice;
 4. references (`domain.references.admit_references`, the check the embedded ingest runs too): an
    account, company, certificate or device barcode must be introduced by a fact on the topic or by
-   a fact of the same batch that is itself accepted. The publisher knows what is on the topic from an
-   index it loads at start (every partition from offset 0, keeping only the entity keys of
-   `domain.references.ENTITY_KEYS` and a hash per fact id) and keeps up to date with what it
+   a fact of the same batch that is itself accepted, at or before the referring fact's event time.
+   The publisher knows what is on the topic from an index it loads at start (every partition from
+   offset 0, keeping only the entity keys of `domain.references.ENTITY_KEYS` with their earliest
+   event time, and a hash per fact id) and keeps up to date with what it
    publishes; on a miss it first reads what other producers added since, so the call-centre
    producer accepts a call on an account the CRM producer published a second ago.
 
@@ -42,6 +43,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -49,8 +51,10 @@ import msgspec
 from kafka import KafkaProducer
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
+from access.roles import CRM_TYPES
 from consumers import kafka_log
 from consumers.kafka_log import FactReader, default_partition, ensure_topics, topic_name
+from consumers.kafka_security import KafkaSecurityError, client_settings
 from domain.references import ENTITY_KEYS, admit_references
 from producers.sources import Source, SourceError, read_source, screen_utf8
 from producers.validate import Rejection, parse_lines, semantic_problems
@@ -61,19 +65,8 @@ from schemas.topics import FACTS, REJECTS, fact_key
 
 log = logging.getLogger(__name__)
 
-#: What each producer may send: the two halves of schemas/facts.py (reference data from the CRM,
-#: activity, reports and judgements from the call centre and the line's staff).
-CRM_TYPES: frozenset[type[Fact]] = frozenset(
-    {
-        f.CompanyRegistered,
-        f.RatingIssued,
-        f.AccountOpened,
-        f.CertificateGranted,
-        f.CertificateExamResult,
-        f.DeviceInstalled,
-        f.MaintenanceAgreed,
-    }
-)
+#: What each file producer may send: the CRM's reference data, or the rest (calls, cases, reports,
+#: judgements); access.roles.CRM_TYPES is the one list of the CRM's types.
 ROLES: dict[str, frozenset[type[Fact]]] = {
     "crm": CRM_TYPES,
     "callcentre": frozenset(f.FACT_TYPES) - CRM_TYPES,
@@ -142,11 +135,18 @@ class _Head(msgspec.Struct):
     account_id: str | None = None
     certificate_id: str | None = None
     barcode: str | None = None
+    at: datetime | None = None
 
 
 _heads = msgspec.json.Decoder(list[_Head])
 _head = msgspec.json.Decoder(_Head)
 _rejection_encoder = msgspec.json.Encoder()
+
+
+def _introduce(known: dict[str, datetime], key: str, at: datetime) -> None:
+    """References are checked as of event time: keep the earliest introduction of a key."""
+    if key not in known or at < known[key]:
+        known[key] = at
 
 
 @dataclass(slots=True)
@@ -193,7 +193,8 @@ class FactPublisher:
         self.rejects_topic = topic_name(REJECTS, self.namespace)
         self._types = ROLES[role]
         self._check_ids = check_ids
-        self._known: dict[str, set[str]] = defaultdict(set)  # entity kind -> keys on the topic
+        # entity kind -> key -> the earliest event time a fact on the topic introduces it
+        self._known: dict[str, dict[str, datetime]] = defaultdict(dict)
         self._ids: dict[str, int] = {}  # fact id -> hash of its record value on the topic
         self._lock = threading.RLock()  # publish -> catch_up re-enters
         self._partition_of: dict[bytes, int] = {}
@@ -212,10 +213,20 @@ class FactPublisher:
             **producer_config,
         }
         try:
-            self.producer = KafkaProducer(bootstrap_servers=self.servers, **config)
+            security = client_settings()
+        except KafkaSecurityError as err:
+            raise PublishError(str(err)) from None
+        try:
+            self.producer = KafkaProducer(bootstrap_servers=self.servers, **security, **config)
         except KafkaError as err:
+            # kafka-python retries a refused login until the timeout, as if no broker answered
+            refused = (
+                f" or refuses the credentials of {security['sasl_plain_username']}"
+                if security.get("sasl_plain_username")
+                else ""
+            )
             raise PublishError(
-                f"no Kafka broker answers at {self.servers} ({err}); start one with "
+                f"no Kafka broker answers at {self.servers}{refused} ({err}); start one with "
                 "`hotline broker start` or point HOTLINE_KAFKA_BOOTSTRAP at your cluster"
             ) from None
         try:
@@ -288,12 +299,16 @@ class FactPublisher:
                 ids[head.id] = hash(value)
             if (entity := _ENTITY_OF_TAG.get(head.type)) is not None:
                 key = getattr(head, entity[1])
-                if key is not None:
-                    known[entity[0]].add(key)
+                if key is not None and head.at is not None:
+                    _introduce(known[entity[0]], key, head.at)
 
     def knows(self, kind: str, key: str) -> bool:
         """Whether a company/account/certificate/barcode is introduced by a fact on the topic."""
         return key in self._known[kind]
+
+    def introduced_at(self, kind: str, key: str) -> datetime | None:
+        """The earliest event time at which a fact on the topic introduces it (None: none does)."""
+        return self._known[kind].get(key)
 
     # --- publishing ----------------------------------------------------------------------------
 
@@ -305,12 +320,19 @@ class FactPublisher:
         Rejections are keyed "{source_name}:{line}" on the rejects topic."""
         return self.publish_sources([as_source(items, source_name)])
 
-    def publish_sources(self, sources: Sequence[Source | tuple[str, Sequence[Fact]]]) -> PublishReport:
-        """Several inputs as one batch: a line of one may refer to an entity introduced in another."""
+    def publish_sources(
+        self,
+        sources: Sequence[Source | tuple[str, Sequence[Fact]]],
+        allowed: frozenset[type[Fact]] | None = None,
+        sender: str = "",
+    ) -> PublishReport:
+        """Several inputs as one batch: a line of one may refer to an entity introduced in another.
+        `allowed` narrows the types further for this batch (the HTTP client's role, named `sender`):
+        a line of another type is refused on its own, field "type"."""
         report = PublishReport(facts_topic=self.facts_topic, rejects_topic=self.rejects_topic)
         with self._lock, _gc_paused():
             started = time.perf_counter()
-            candidates = self._parse(sources, report)
+            candidates = self._parse(sources, report, allowed, sender)
             candidates = self._admit(candidates, report)
             order = {name: i for i, name in enumerate(_name(s) for s in sources)}
             report.rejected.sort(key=lambda r: (order.get(r.file, 0), r.line))  # as they were sent
@@ -332,10 +354,15 @@ class FactPublisher:
         return report.published
 
     def _parse(
-        self, sources: Sequence[Source | tuple[str, Sequence[Fact]]], report: PublishReport
+        self,
+        sources: Sequence[Source | tuple[str, Sequence[Fact]]],
+        report: PublishReport,
+        allowed: frozenset[type[Fact]] | None = None,
+        sender: str = "",
     ) -> list[_Candidate]:
         out: list[_Candidate] = []
         types, role = self._types, self.role
+        narrowed = types if allowed is None else types & allowed
         for source in sources:
             lines: list[bytes] | None
             if isinstance(source, Source):
@@ -349,8 +376,11 @@ class FactPublisher:
             report.rejected += rejected
             for line, fact in parsed:
                 c = _Candidate(name, line, fact, fact_to_json(fact), lines)
-                if type(fact) in types:
+                if type(fact) in narrowed:
                     out.append(c)
+                elif type(fact) in types:
+                    reason = f"{sender or 'this sender'} may not post {TAG_OF[type(fact)]} facts"
+                    report.rejected.append(c.rejection("type", reason))
                 else:
                     reason = f"the {role} producer does not send {TAG_OF[type(fact)]} facts"
                     report.rejected.append(c.rejection("type", reason))
@@ -379,7 +409,7 @@ class FactPublisher:
     def _check_references(self, candidates: list[_Candidate], report: PublishReport) -> list[_Candidate]:
         # On a miss, first read what other producers added since we last looked.
         refresh = self.catch_up if self._reader is not None else None
-        kept, refused = admit_references(candidates, _fact_of, self.knows, refresh)
+        kept, refused = admit_references(candidates, _fact_of, self.introduced_at, refresh)
         for c, problems in refused:
             report.rejected += [c.rejection(a, r) for a, r in problems]
         return kept
@@ -422,7 +452,7 @@ class FactPublisher:
             if self._check_ids:
                 ids[c.fact.id] = hash(c.value)
             if (entity := ENTITY_KEYS.get(type(c.fact))) is not None:
-                self._known[entity[0]].add(getattr(c.fact, entity[1]))
+                _introduce(self._known[entity[0]], getattr(c.fact, entity[1]), c.fact.at)
         if undelivered or failed_rejects:
             where, error = "", failed_rejects[0] if failed_rejects else None
             if undelivered:

@@ -162,9 +162,11 @@ class _Stream:
         return f"{prefix}-{self.n:06d}"
 
     def phone(self, prefix: str = "13") -> str:
-        """A mobile number: engineers' on 13x, customers', friends' and home phones on other prefixes."""
+        """A valid mobile number in E.164: engineers' on 13x, customers', friends' and home phones on
+        other prefixes. No mobile range starts 154, so those go to 199, which no other prefix makes."""
         d = f"{(int(self.uid('tel')[4:]) * 48271 + 7) % 10**9:09d}"
-        return f"+86 {prefix}{d[0]} {d[1:5]} {d[5:]}"
+        head = f"{prefix}{d[0]}"
+        return f"+86{'199' if head == '154' else head}{d[1:]}"
 
     def when(self, margin_days: int = 0) -> datetime:
         """A weekday instant, 08:30-18:00 on the Asia/Shanghai clock, `margin_days` before the period ends."""
@@ -183,7 +185,8 @@ class _Stream:
             for _ in range(rng.randint(3, 10)):
                 co.sites[self.uid("cust")] = [self.uid("site") for _ in range(rng.randint(1, 3))]
             name = f"{rng.choice(CITIES)} {rng.choice(BRANDS)} {rng.choice(TRADES)} Co., Ltd."
-            registered = self.start - rng.randint(800, 3000) * DAY
+            # before any of its accounts (opened 700-1500 days before): references hold in event time
+            registered = self.start - rng.randint(1600, 3000) * DAY
             self.emit(f.CompanyRegistered, registered, company_id=co.id, name=name)
             self.companies.append(co)
         for i in range(engineers):

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 import re
+import typing
 from collections.abc import Iterable
+from datetime import UTC, datetime
+from functools import cache
 
 import msgspec
 
+from producers.event_time import EventTimeBounds
 from schemas import facts as f
-from schemas.codec import fact_from_json
+from schemas.codec import Refused, fact_from_json
+from schemas.types import Id, Instant
 from schemas.upcast import VersionError
+
+log = logging.getLogger("hotline.validate")
 
 
 class Rejection(msgspec.Struct, kw_only=True):
@@ -63,9 +71,56 @@ def all_missing(line: bytes) -> tuple[str, str] | None:
     return ", ".join(missing), "missing required field" + ("s" if len(missing) > 1 else "")
 
 
-def semantic_problems(fact: f.Fact) -> list[tuple[str, str]]:
-    """Checks a schema cannot express."""
+#: C0, DEL and C1 controls: a newline or an ANSI escape in a key would reach terminals, logs and keys.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _may_hold_control(line: bytes) -> bool:
+    """Whether a JSON line may hold a control character in a string: as an escape (`\\n`,
+    `\\u001b`), a DEL, or a C1 character in UTF-8 (lead byte 0xc2); raw C0 bytes are not valid JSON.
+    Nearly every line has none of these and skips the per-key check (three memchr scans)."""
+    return b"\\" in line or b"\x7f" in line or b"\xc2" in line
+
+
+@cache
+def _key_fields(struct_type: type[msgspec.Struct]) -> tuple[str, ...]:
+    """The fields typed `Id` (alone, optional or in a tuple): keys, as opposed to free text."""
+    hints = typing.get_type_hints(struct_type, include_extras=True)
+    return tuple(name for name, hint in hints.items() if hint is Id or Id in typing.get_args(hint))
+
+
+@cache
+def _time_fields(struct_type: type[msgspec.Struct]) -> tuple[str, ...]:
+    """The fields typed `Instant` (alone or optional)."""
+    hints = typing.get_type_hints(struct_type, include_extras=True)
+    return tuple(name for name, hint in hints.items() if hint is Instant or Instant in typing.get_args(hint))
+
+
+def key_problems(struct: msgspec.Struct) -> list[tuple[str, str]]:
+    """Keys with a control character, refused here rather than by the `Id` type itself: a fact
+    accepted before this check may hold one, and the log and the topics must still decode it."""
     out = []
+    for name in _key_fields(type(struct)):
+        value = getattr(struct, name)
+        for key in value if isinstance(value, tuple) else (value,):
+            if isinstance(key, str) and _CONTROL.search(key):
+                out.append(
+                    (name, "contains a control character (newline, escape...): keys are one printable line")
+                )
+                break
+    return out
+
+
+def semantic_problems(
+    fact: f.Fact, received: datetime | None = None, bounds: EventTimeBounds | None = None, keys: bool = True
+) -> list[tuple[str, str]]:
+    """Checks a schema cannot express. `received` (default: now) is when the line arrived, for the
+    event-time bounds (`bounds`, default: from the environment). `keys=False` skips `key_problems`,
+    for a line known to hold no control character."""
+    out = key_problems(fact) if keys else []
+    times = {name: t for name in _time_fields(type(fact)) if (t := getattr(fact, name)) is not None}
+    bounds = bounds or EventTimeBounds.from_env()
+    out += bounds.problems(times, received or datetime.now(UTC))
     if isinstance(fact, f.CallReceived) and fact.ended_at is not None and fact.ended_at < fact.at:
         out.append(("ended_at", "the call ends before it starts"))
     if isinstance(fact, f.CertificateGranted) and fact.valid_until <= fact.at:
@@ -91,27 +146,49 @@ def _is_utf8(line: bytes) -> bool:
     return True
 
 
-def parse_lines(lines: Iterable[bytes], file: str) -> tuple[list[tuple[int, f.Fact]], list[Rejection]]:
+def parse_lines(
+    lines: Iterable[bytes],
+    file: str,
+    received: datetime | None = None,
+    bounds: EventTimeBounds | None = None,
+) -> tuple[list[tuple[int, f.Fact]], list[Rejection]]:
+    """Each non-blank line is either parsed or refused (once per problem), never an exception.
+    `received` (default: now, once for the batch) and `bounds` (default: the environment's) set the
+    event-time bounds."""
     parsed: list[tuple[int, f.Fact]] = []
     rejected: list[Rejection] = []
+    received = received or datetime.now(UTC)
+    bounds = bounds or EventTimeBounds.from_env()
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         raw = line.decode("utf-8", "replace").rstrip("\n")
         try:
-            fact = fact_from_json(line)
-        except (UnicodeDecodeError, msgspec.DecodeError, VersionError) as err:
-            if not _is_utf8(line):  # checked by us: msgspec's wording and error class vary by version
-                field, reason = None, NOT_UTF8
-            else:
-                field, reason = explain_decode_error(err)
-                if reason == "missing required field":
-                    field, reason = all_missing(line) or (field, reason)
-            rejected.append(Rejection(file=file, line=number, field=field, reason=reason, raw=raw))
-            continue
-        problems = semantic_problems(fact)
-        for field, reason in problems:
-            rejected.append(Rejection(file=file, line=number, field=field, reason=reason, raw=raw))
-        if not problems:
-            parsed.append((number, fact))
+            outcome = _line_problems(line, received, bounds)
+        except Exception as err:  # a bug of ours must not stop the batch: the line is refused, and logged
+            log.exception("line %d of %s could not be checked", number, file)
+            outcome = [(None, f"could not be checked ({type(err).__name__}); please report this line")]
+        if isinstance(outcome, f.Fact):
+            parsed.append((number, outcome))
+        else:
+            rejected += [Rejection(file=file, line=number, field=a, reason=r, raw=raw) for a, r in outcome]
     return parsed, rejected
+
+
+def _line_problems(
+    line: bytes, received: datetime, bounds: EventTimeBounds
+) -> f.Fact | list[tuple[str | None, str]]:
+    """The fact on this line, or every problem found with it."""
+    try:
+        fact = fact_from_json(line)
+    except Refused as err:
+        return [(err.field, err.reason)]
+    except (UnicodeDecodeError, msgspec.DecodeError, VersionError) as err:
+        if not _is_utf8(line):  # checked by us: msgspec's wording and error class vary by version
+            return [(None, NOT_UTF8)]
+        field, reason = explain_decode_error(err)
+        if reason == "missing required field":
+            field, reason = all_missing(line) or (field, reason)
+        return [(field, reason)]
+    problems = semantic_problems(fact, received, bounds, keys=_may_hold_control(line))
+    return list(problems) if problems else fact

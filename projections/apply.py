@@ -8,7 +8,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from domain.model import Account, Certificate, Device
-from projections.consequences import anomaly, confirm, penalise_engineer, record_warning
+from projections import quarterly, sla, tiers
+from projections.consequences import anomaly, confirm, penalise_engineer, record_warning, release
+from projections.numbers import kept_as_written
 from projections.state import CallRef, Case, Pending, State
 from schemas import facts as f
 from schemas.derived import Suspicion, Warning
@@ -69,6 +71,8 @@ def _device(state: State, fact: f.DeviceInstalled) -> None:
         state.shared(fact.warranty_end),
     )
     state.detectors.device_installed(fact.barcode, device)
+    if fact.barcode in state.held:  # confirmations of swaps that waited for this device B
+        release(state, fact.barcode, fact.id, fact.at)
 
 
 def _maintenance(state: State, fact: f.MaintenanceAgreed) -> None:
@@ -77,6 +81,8 @@ def _maintenance(state: State, fact: f.MaintenanceAgreed) -> None:
 
 
 def _call(state: State, fact: f.CallReceived) -> None:
+    if fact.v < f.E164_VERSION:  # an old record with an invalid number, kept as written
+        kept_as_written(state, fact)
     state.calls[fact.id] = CallRef(fact.number, fact.case_id)
     if fact.account_id in state.evasion_watch and fact.channel == "partner":
         _evasion(state, fact)
@@ -213,6 +219,8 @@ def _case(state: State, case_id: str, fact: f.Fact) -> Case | None:
 
 
 def _reported(state: State, fact: f.ViolationReported) -> None:
+    if fact.v < f.E164_VERSION:  # an old record with an invalid number, kept as written
+        kept_as_written(state, fact)
     pending = Pending(
         id=fact.id,
         rule=fact.rule,
@@ -292,7 +300,9 @@ def codes_deadline(state: State, violation_id: str) -> None:
 
 def _codes_not_provided(state: State, violation_id: str, at: datetime) -> None:
     violation = state.violations[violation_id]
-    penalise_engineer(state, violation, state.policy.rules[violation.rule], at)
+    # the terms of the violation's own version, even when a later one is in force by now
+    terms = state.policy if state.history.single else state.history.of_version(violation.policy_version)
+    penalise_engineer(state, violation, terms.rules[violation.rule], at)
 
 
 def _warning(state: State, fact: f.WarningIssued) -> None:
@@ -356,3 +366,18 @@ HANDLERS: dict[type, Callable[[State, Any], None]] = {
     f.RectificationSubmitted: _plan,
     f.RectificationAccepted: _plan,
 }
+
+
+# --- seeds 002 and 004: SLA clocks, calls per quarter, the installed base by company -----------------
+# The rules' handlers above stay as they are; these wrap three of them with the service projections.
+HANDLERS.update(
+    {
+        f.CallReceived: quarterly.counting_calls(_call),
+        f.CaseOpened: sla.timing(_case_opened),
+        f.DeviceInstalled: tiers.indexing(_device),
+        f.CaseResponded: sla.responded,
+        f.CaseAwaitingPartner: sla.awaiting_partner,
+        f.CasePartnerReplied: sla.partner_replied,
+        f.CustomerAssigned: tiers.customer_assigned,
+    }
+)

@@ -23,7 +23,9 @@ import msgspec
 from domain.detectors import DetectorHistory
 from domain.model import Account, Certificate, Device
 from domain.policy import Policy
+from domain.policy_history import PolicyHistory, as_history
 from projections.fold import collector_paused
+from projections.service_books import ServiceBook
 from projections.state import CallRef, Case, Pending, State
 from schemas.derived import (
     AllCertificatesRevoked,
@@ -58,7 +60,7 @@ def end_of(t: datetime) -> Position:
     return (t, 1 << 30, "\U0010ffff")
 
 
-_MAGIC = b"hotline-checkpoint-1\n"
+_MAGIC = b"hotline-checkpoint-2\n"  # 2: numbers in E.164; a v1 image holds them as written
 _DIGEST = 32
 
 
@@ -67,7 +69,7 @@ class CorruptCheckpoint(ValueError):
 
 
 class StateImage(msgspec.Struct, array_like=True, forbid_unknown_fields=True):
-    policy: str  # policy_fingerprint: a state folded under another policy is not this one
+    policy: str  # the history's fingerprint: a state folded under other policies is not this one
     position: Position | None
     facts: int  # distinct facts folded into it
     annulled: dict[str, datetime]
@@ -103,6 +105,7 @@ class StateImage(msgspec.Struct, array_like=True, forbid_unknown_fields=True):
     scheduled: list[tuple[datetime, int, str]]
     scheduled_count: int
     detectors: DetectorHistory
+    service: ServiceBook = msgspec.field(default_factory=ServiceBook)  # seeds 002/004 (projections.sla)
 
 
 _encoder = msgspec.json.Encoder()
@@ -117,15 +120,16 @@ def _penalty_ids(state: State, entries: list[Penalty]) -> list[str]:
     return ids
 
 
-def policy_fingerprint(policy: Policy) -> str:
-    """The policy's content, hashed: the label alone may stay the same across edits."""
-    return hashlib.sha256(msgspec.json.encode(policy)).hexdigest()[:16]
+def policy_fingerprint(policy: Policy | PolicyHistory) -> str:
+    """The content of the policy history, hashed (a pack alone: its own content hash, domain.policy):
+    the label alone may stay the same across edits."""
+    return as_history(policy).fingerprint
 
 
 def freeze(state: State, position: Position | None, facts: int) -> bytes:
     """The state after the fact at `position` (None: before any fact), `facts` distinct facts in."""
     image = StateImage(
-        policy=policy_fingerprint(state.policy),
+        policy=state.history.fingerprint,
         position=position,
         facts=facts,
         annulled=state.annulled,
@@ -166,6 +170,7 @@ def freeze(state: State, position: Position | None, facts: int) -> bytes:
         scheduled=state.scheduled,
         scheduled_count=state._scheduled_count,
         detectors=state.detectors.history(),
+        service=state.service,
     )
     body = _encoder.encode(image)
     return _MAGIC + hashlib.sha256(body).digest() + body
@@ -182,16 +187,18 @@ def verify(blob: bytes) -> bytes:
     return body
 
 
-def thaw(blob: bytes, policy: Policy) -> tuple[State, Position | None, int]:
-    """An independent State equal to the frozen one, with its position and fact count."""
+def thaw(blob: bytes, policy: Policy | PolicyHistory) -> tuple[State, Position | None, int]:
+    """An independent State equal to the frozen one, with its position and fact count. The version in
+    force is the one at the position; the fold moves it on as it goes."""
+    history = as_history(policy)
     try:
         with collector_paused():  # millions of small records, none of them in a cycle
             image = _decoder.decode(verify(blob))
     except msgspec.DecodeError as e:  # a sound digest over a foreign body: not ours
         raise CorruptCheckpoint(f"not a checkpoint of this version: {e}") from None
-    if image.policy != policy_fingerprint(policy):
+    if image.policy != history.fingerprint:
         raise CorruptCheckpoint("folded under another policy")
-    state = State(policy)
+    state = State(history.earliest if image.position is None else history.at(image.position[0]), history)
     state.annulled = image.annulled
     state.companies = image.companies
     state.accounts = image.accounts
@@ -230,5 +237,6 @@ def thaw(blob: bytes, policy: Policy) -> tuple[State, Position | None, int]:
     state.scheduled = image.scheduled  # a heap stays a heap: written and read in list order
     state._scheduled_count = image.scheduled_count
     state.detectors.restore(image.detectors, state.devices)
+    state.service = image.service
     state.reindex()
     return state, image.position, image.facts

@@ -39,12 +39,23 @@ def anomaly(state: State, fact_id: str, at: datetime, reason: str) -> None:
     )
 
 
-def confirm(state: State, pending: Pending, at: datetime, by: str, serious: bool | None = None) -> Violation:
-    pending.status = "confirmed"
+def confirm(
+    state: State,
+    pending: Pending,
+    at: datetime,
+    by: str,
+    serious: bool | None = None,
+    also: tuple[str, ...] = (),
+) -> Violation | None:
+    """The violation and its consequences, decided at `at`; None when the decision is held (below)."""
     rule = pending.rule
     if rule in rules.SWAP_RULES and pending.device_barcode:
         device_b = state.devices.get(pending.device_barcode)
-        rule = rules.swap_rule(device_b.warranty_end if device_b else None, pending.occurred_at)
+        if device_b is None:
+            hold(state, pending, at, by, serious)
+            return None
+        rule = rules.swap_rule(device_b.warranty_end, pending.occurred_at)
+    pending.status = "confirmed"
     account = state.accounts.get(pending.account_id)
     number = pending.number
     call = state.calls.get(pending.call_id) if pending.call_id else None
@@ -54,7 +65,7 @@ def confirm(state: State, pending: Pending, at: datetime, by: str, serious: bool
         id=pending.id,
         at=at,
         policy_version=state.policy.version,
-        causes=(*pending.causes, by),
+        causes=(*pending.causes, by, *also),
         rule=rule,
         account_id=pending.account_id,
         number=number,
@@ -99,6 +110,37 @@ def confirm(state: State, pending: Pending, at: datetime, by: str, serious: bool
     return violation
 
 
+def hold(state: State, pending: Pending, at: datetime, by: str, serious: bool | None) -> None:
+    """RULES.md "No silent guess": which swap rule applies depends on device B's warranty, and B is not
+    in the installed base at the confirmation's event time. Neither outcome is guessed (out of
+    warranty would blacklist the company with no end): the confirmation is held, an anomaly names it
+    and what it waits for, and `release` takes the decision when B's installation takes effect."""
+    barcode = pending.device_barcode or ""
+    pending.status = "held"
+    pending.held_at, pending.held_by, pending.held_serious = at, by, serious
+    pending.held_for = ("barcode", barcode)
+    state.held[barcode].append(pending.id)
+    anomaly(
+        state,
+        by,
+        at,
+        f"{pending.id} ({pending.rule}): device B {barcode!r} is not in the installed base at "
+        f"{at.isoformat()}; the decision is held until its device.installed takes effect",
+    )
+
+
+def release(state: State, barcode: str, fact_id: str, at: datetime) -> None:
+    """Device `barcode` was just installed (fact `fact_id`, event time `at`): the confirmations held for
+    it are decided now, at `at`, in the order they were held. The fold is in event time, so the
+    decision is taken at the later of the confirmation and the installation, whatever the arrival
+    order; penalties and counting windows run from then (what was shown in between stays shown)."""
+    for pending_id in state.held.pop(barcode, ()):
+        pending = state.pending[pending_id]
+        confirm(
+            state, pending, at, by=pending.held_by or fact_id, serious=pending.held_serious, also=(fact_id,)
+        )
+
+
 def impose(
     state: State,
     violation: Violation,
@@ -131,7 +173,8 @@ def impose(
 
 def penalise_engineer(state: State, violation: Violation, policy: RulePolicy, start: datetime) -> None:
     """Every engineer penalty hits both the account and the number the violating call came from."""
-    until = rules.engineer_penalty_end(policy, start, state.policy)
+    terms = state.policy if state.history.single else state.history.of_version(violation.policy_version)
+    until = rules.engineer_penalty_end(policy, start, terms)
     impose(state, violation, "account", violation.account_id, start, until)
     if violation.number:
         impose(state, violation, "number", violation.number, start, until)

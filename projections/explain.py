@@ -6,6 +6,7 @@ from datetime import datetime
 
 import msgspec
 
+from domain.phone import as_subject
 from projections.state import State
 from projections.view import penalty_status, plan_status
 from schemas.derived import Derived, Penalty, Violation
@@ -13,7 +14,7 @@ from schemas.derived import Derived, Penalty, Violation
 
 class Link(msgspec.Struct, kw_only=True):
     at: datetime
-    kind: str  # violation | penalty | revocation | warning | black key event | plan | suspicion | anomaly
+    kind: str  # violation | penalty | revocation | warning | black key event | plan | suspicion | held
     id: str
     detail: str
     causes: tuple[str, ...]
@@ -99,7 +100,38 @@ def _company_links(state: State, company_id: str, as_of: datetime | None) -> lis
     return links
 
 
+def _held_links(state: State, kind: str, subject: str) -> list[Link]:
+    """Confirmations held for a missing fact (RULES.md "No silent guess"): no outcome yet, and why."""
+    links = []
+    for p in state.pending.values():
+        if p.status != "held" or p.held_at is None:
+            continue
+        call = state.calls.get(p.call_id) if p.call_id else None
+        account = state.accounts.get(p.account_id)
+        about = {
+            "account": p.account_id,
+            "number": p.number or (call.number if call else None),
+            "company": account.company_id if account else None,
+        }[kind]
+        if about == subject:
+            waiting = " ".join(p.held_for or ())
+            links.append(
+                Link(
+                    at=p.held_at,
+                    kind="held",
+                    id=p.id,
+                    detail=f"{p.rule} confirmed; decision held until {waiting} is known at its event time",
+                    causes=(*p.causes, p.held_by or ""),
+                    policy_version=state.policy.version,
+                    status="held",
+                )
+            )
+    return links
+
+
 def explain(state: State, kind: str, subject: str, as_of: datetime | None) -> Explanation:
+    if kind == "number":  # any spelling of a number is the one subject (RULES.md)
+        subject = as_subject(subject)
     penalties = [p for p in state.penalties.values() if p.subject_kind == kind and p.subject == subject]
     about = {"account": "account_id", "number": "number", "company": "company_id"}[kind]
     violation_ids = {p.violation_id for p in penalties}
@@ -116,6 +148,7 @@ def explain(state: State, kind: str, subject: str, as_of: datetime | None) -> Ex
             for s in state.suspicions.values()
             if state.pending[s.id].status == "open" and getattr(s, about) == subject
         ]
+    chain += _held_links(state, kind, subject)
     chain.sort(key=lambda link: (link.at, link.kind, link.id))
     known = {
         "account": subject in state.accounts,

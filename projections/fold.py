@@ -6,6 +6,7 @@ import contextlib
 import copy
 import gc
 import heapq
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from itertools import compress
@@ -13,7 +14,9 @@ from operator import attrgetter, eq
 
 import msgspec
 
+from domain.detectors import CallDetectors
 from domain.policy import Policy
+from domain.policy_history import PolicyHistory, as_history
 from projections.apply import HANDLERS, codes_deadline
 from projections.consequences import anomaly
 from projections.state import State
@@ -76,11 +79,53 @@ def in_event_order(facts: list[Fact]) -> None:
 
 
 def apply_in_order(state: State, ordered: list[Fact]) -> None:
-    """Apply facts already in event order, each after the deadlines due at or before its instant.
+    """Apply facts already in event order, each after the deadlines due at or before its instant, and
+    each under the policy version in force at its instant.
 
     A fact whose handler raises is quarantined, not fatal: an anomaly names it and the error, and the
     fold goes on (RULES.md: nothing that passes the edge may stop the fold). The same facts raise the
     same way in every fold, so this stays deterministic."""
+    history = state.history
+    if history.single:  # the usual case: not a single comparison more per fact
+        _apply(state, ordered)
+        return
+    # The facts are in event order: cut them where a version takes effect (a bisect per boundary, not
+    # a lookup per fact), and switch between the runs.
+    at = attrgetter("at")
+    start = 0
+    while start < len(ordered):
+        index = history.index_at(ordered[start].at)
+        end = (
+            bisect_left(ordered, history.starts[index], lo=start, key=at)
+            if index < len(history.starts)
+            else len(ordered)
+        )
+        _deadlines_before(state, history, ordered[start].at)
+        enter(state, history.versions[index])
+        _apply(state, ordered[start:end])
+        start = end
+
+
+def enter(state: State, policy: Policy) -> None:
+    """Make `policy` the version in force. Detectors keep their history under new thresholds."""
+    if state.policy is policy:
+        return
+    previous, state.policy = state.policy, policy
+    if previous.detectors != policy.detectors:
+        detectors = CallDetectors(policy)
+        detectors.restore(state.detectors.history(), state.devices)
+        state.detectors = detectors
+
+
+def _deadlines_before(state: State, history: PolicyHistory, t: datetime) -> None:
+    """Fire the deadlines before t, each under the version in force at its own instant."""
+    scheduled = state.scheduled
+    while scheduled and scheduled[0][0] < t:
+        enter(state, history.at(scheduled[0][0]))
+        _deadline(state, heapq.heappop(scheduled))
+
+
+def _apply(state: State, ordered: list[Fact]) -> None:
     scheduled = state.scheduled
     for fact in ordered:
         while scheduled and scheduled[0][0] <= fact.at:
@@ -92,10 +137,16 @@ def apply_in_order(state: State, ordered: list[Fact]) -> None:
 
 
 def fire_deadlines(state: State, until: datetime | None) -> None:
-    """Apply the deadlines due up to `until` (every one when None)."""
+    """Apply the deadlines due up to `until` (every one when None); the version in force is then the
+    one at `until` (at the last deadline when None)."""
     scheduled = state.scheduled
+    history = state.history
     while scheduled and (until is None or scheduled[0][0] <= until):
+        if not history.single:
+            enter(state, history.at(scheduled[0][0]))
         _deadline(state, heapq.heappop(scheduled))
+    if until is not None and not history.single:
+        enter(state, history.at(until))
 
 
 def _deadline(state: State, entry: tuple[datetime, int, str]) -> None:
@@ -110,8 +161,11 @@ def quarantine(state: State, fact_id: str, at: datetime, error: Exception) -> No
     anomaly(state, fact_id, at, f"quarantined: applying it failed with {type(error).__name__}: {error}")
 
 
-def project(facts: Iterable[Fact], policy: Policy, as_of: datetime | None = None) -> State:
+def project(facts: Iterable[Fact], policy: Policy | PolicyHistory, as_of: datetime | None = None) -> State:
     """Fold the facts with event time <= as_of (all when None) in event-time order into a State.
+
+    Under a history, each fact is judged by the version in force at its instant; one pack is a
+    history of one version, in force at every instant.
 
     A deadline applies before the facts of its instant: a penalty that starts at the deadline already
     covers a call at that instant (as admission says), and codes sent at that instant are late.
@@ -120,13 +174,19 @@ def project(facts: Iterable[Fact], policy: Policy, as_of: datetime | None = None
     if as_of is not None:
         distinct = [fact for fact in distinct if fact.at <= as_of]
     in_event_order(distinct)
-    state = State(policy)
+    state = new_state(policy)
     annulments = [fact for fact in distinct if type(fact) is ViolationAnnulled]
     state.annulled = annulled(annulments)
     with collector_paused():
         apply_in_order(state, distinct)
         fire_deadlines(state, as_of)
     return finish(state, annulments, conflicts)
+
+
+def new_state(policy: Policy | PolicyHistory) -> State:
+    """The empty state, under the earliest version of the history."""
+    history = as_history(policy)
+    return State(history.earliest, history)
 
 
 @contextlib.contextmanager

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from domain.policy import Policy
+from domain.policy_history import PolicyHistory
 from projections.checkpoint import thaw
-from projections.fold import annulled, apply_in_order, collector_paused, finish, fire_deadlines
+from projections.fold import annulled, apply_in_order, collector_paused, finish, fire_deadlines, new_state
 from projections.state import State
 from schemas.facts import Fact, ViolationAnnulled
 
@@ -20,7 +21,7 @@ from schemas.facts import Fact, ViolationAnnulled
 class PastFold:
     """The fold of the facts up to `as_of`: a verified checkpoint (or none) and the facts after it."""
 
-    policy: Policy
+    policy: Policy | PolicyHistory
     as_of: datetime
     checkpoint: bytes | None
     facts: list[Fact]  # after the checkpoint, up to as_of, in event order
@@ -28,7 +29,7 @@ class PastFold:
     conflicts: list[tuple[Fact, Fact]]
 
     def fold(self) -> State:
-        state = State(self.policy) if self.checkpoint is None else thaw(self.checkpoint, self.policy)[0]
+        state = new_state(self.policy) if self.checkpoint is None else thaw(self.checkpoint, self.policy)[0]
         state.annulled = annulled(self.annulments)
         with collector_paused():
             apply_in_order(state, self.facts)

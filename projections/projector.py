@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from domain.policy import Policy
+from domain.policy_history import PolicyHistory, as_history
 from projections.checkpoint import END, CorruptCheckpoint, Position, end_of, freeze, start_of, thaw, verify
 from projections.fold import (
     annulled,
@@ -34,6 +35,7 @@ from projections.fold import (
     finish,
     fire_deadlines,
     in_event_order,
+    new_state,
     settle,
     version,
 )
@@ -58,16 +60,17 @@ class Refold:
 class Projector:
     def __init__(
         self,
-        policy: Policy,
+        policy: Policy | PolicyHistory,
         timeline: Timeline | None = None,
         checkpoints: Checkpoints | None = None,
         spacing: Spacing = Spacing(),  # noqa: B008 (frozen, shared safely)
     ) -> None:
-        self.policy = policy
+        self.history = as_history(policy)
+        self.policy = self.history.latest  # the version callers read terms from (zone, admission)
         self.timeline: Timeline = timeline if timeline is not None else MemoryTimeline()
         self.checkpoints: Checkpoints = checkpoints if checkpoints is not None else MemoryCheckpoints()
         self.spacing = spacing
-        self._state = State(policy)
+        self._state = new_state(self.history)
         self._position: Position | None = None  # of the last fact folded into _state
         self._folded = 0  # distinct facts folded into _state
         self._clock: datetime | None = None  # deadlines are applied up to here
@@ -231,13 +234,13 @@ class Projector:
         """The newest sound checkpoint strictly before `bound`, thawed; the empty state if none."""
         for checkpoint in self.checkpoints.before(bound):
             try:
-                return thaw(checkpoint.blob, self.policy)
+                return thaw(checkpoint.blob, self.history)
             except CorruptCheckpoint as e:
                 log.warning(
                     "checkpoint at %s discarded (%s); falling back to an older one", checkpoint.position, e
                 )
                 self.checkpoints.discard(checkpoint)
-        return State(self.policy), None, 0
+        return new_state(self.history), None, 0
 
     def _materialise(self) -> None:
         if not self._stale:
@@ -299,7 +302,7 @@ class Projector:
                 self.checkpoints.discard(checkpoint)
         since = chosen.position if chosen is not None else None
         return PastFold(
-            self.policy,
+            self.history,
             as_of,
             chosen.blob if chosen is not None else None,
             [fact for batch in self.timeline.after(since, until=as_of) for fact in batch],

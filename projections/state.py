@@ -13,6 +13,8 @@ from domain.calendar import add_months
 from domain.detectors import CallDetectors
 from domain.model import Account, Certificate, Device
 from domain.policy import Policy
+from domain.policy_history import PolicyHistory
+from projections.service_books import ServiceBook
 from schemas.derived import (
     AllCertificatesRevoked,
     Anomaly,
@@ -47,7 +49,13 @@ class Pending:
     certificate_id: str | None = None
     device_barcode: str | None = None
     serious: bool | None = None
-    status: str = "open"  # open | confirmed | dismissed
+    status: str = "open"  # open | held | confirmed | dismissed
+    # A confirmation held for a missing reference (RULES.md "No silent guess"): when, by which fact,
+    # with what seriousness, and what it waits for ("barcode", key): taken when that arrives.
+    held_at: datetime | None = None
+    held_by: str | None = None
+    held_serious: bool | None = None
+    held_for: tuple[str, str] | None = None
 
 
 class CallRef(msgspec.Struct, frozen=True, gc=False, array_like=True):
@@ -72,7 +80,9 @@ class Case(msgspec.Struct, gc=False):
 
 @dataclass
 class State:
+    # The version in force where the fold is: the fold moves it along `history` (projections.fold).
     policy: Policy
+    history: PolicyHistory = None  # type: ignore[assignment]  # None: `policy` alone, at every time
     annulled: dict[str, datetime] = field(default_factory=dict)  # violation id -> annulment time
     companies: dict[str, str] = field(default_factory=dict)
     accounts: dict[str, Account] = field(default_factory=dict)
@@ -128,8 +138,20 @@ class State:
     evasion_watch: set[str] = field(default_factory=set)
     _account_persons: defaultdict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     _tainted_persons: set[str] = field(default_factory=set)  # persons with a blacklisted account
+    # Derived from `pending` (status "held"), rebuilt by `reindex`: barcode -> the held confirmations
+    # waiting for that device, in the order they were held.
+    held: defaultdict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    # Seeds 002 and 004 (projections.sla, .quarterly, .tiers), written to checkpoints.
+    service: ServiceBook = field(default_factory=ServiceBook)
+    # Derived, never written to a checkpoint: customer -> warranty ends of its devices, sorted; built from
+    # `devices` on the first tier query, then kept up to date by the fold (projections.tiers).
+    warranty_index: dict[str, list[datetime]] | None = None
+    # The calendar quarter the fold is in, on the policy's calendar (projections.quarterly.QuarterSpan).
+    quarter_span: tuple[Policy, datetime, datetime, str, dict[str, int]] | None = None
 
     def __post_init__(self) -> None:
+        if self.history is None:
+            self.history = PolicyHistory([self.policy])
         self.detectors = CallDetectors(self.policy)
 
     # --- the evasion watch -------------------------------------------------------------------------
@@ -167,6 +189,10 @@ class State:
         for account_id, entries in self.blacklist["account"].items():
             if entries:
                 self.account_blacklisted(account_id)
+        self.held = defaultdict(list)
+        waiting = sorted((p.held_at, p.id, p.held_for) for p in self.pending.values() if p.status == "held")
+        for _, pending_id, (_, key) in waiting:  # type: ignore[misc]
+            self.held[key].append(pending_id)
 
     def shared(self, t: datetime) -> datetime:
         """One object per distinct instant: millions of devices share a few thousand warranty dates."""
@@ -205,7 +231,7 @@ class State:
     def rated(self, company_id: str, product_line: str, t: datetime) -> bool:
         """Whether the company holds a rating of the minimum stars or more for the line at t."""
         for start, end, stars in self.rating_periods.get((company_id, product_line), ()):
-            if start <= t < end and stars >= self.policy.minimum_stars:
+            if start <= t < end and stars >= self.history.at(t).minimum_stars:
                 return True
         return False
 

@@ -8,8 +8,11 @@ from datetime import UTC, datetime
 import msgspec
 
 from domain.calendar import within_one_year
+from projections.quarterly import QuarterlyReport, quarterly_reports
 from projections.ratings import RatingView, rating_views
+from projections.sla import Attainment, attainment, breaches, clocks
 from projections.state import State
+from projections.tiers import Tier, priority_tiers
 from schemas.derived import (
     Anomaly,
     BlackKeyEvent,
@@ -17,6 +20,7 @@ from schemas.derived import (
     CodesRequested,
     Penalty,
     RectificationPlan,
+    SlaBreach,
     SupportStopped,
     Suspicion,
     Violation,
@@ -63,6 +67,19 @@ class CaseView(msgspec.Struct, kw_only=True):
     support_stopped: list[SupportStopped]
 
 
+class HeldDecision(msgspec.Struct, kw_only=True):
+    """A confirmation whose outcome waits for a fact not known at its event time (RULES.md "No silent
+    guess"): decided when that fact takes effect, never guessed."""
+
+    violation_id: str
+    rule: str  # as reported; the outcome is decided on release
+    account_id: str
+    held_at: datetime  # the confirmation's event time
+    confirmed_by: str
+    waiting_for: str  # e.g. "barcode BCB": its device.installed
+    annulled_at: datetime | None
+
+
 class Snapshot(msgspec.Struct, kw_only=True):
     as_of: datetime | None
     policy_version: str
@@ -79,6 +96,12 @@ class Snapshot(msgspec.Struct, kw_only=True):
     codes_requests: list[CodesRequested]
     warnings: list[Warning]
     anomalies: list[Anomaly]
+    held: list[HeldDecision] = []  # decisions waiting for a missing fact (RULES.md "No silent guess")
+    # seeds 002 and 004 (docs/sla.md)
+    sla_attainment: list[Attainment] = []
+    sla_breaches: list[SlaBreach] = []
+    priority_tiers: list[Tier] = []
+    quarterly_reports: list[QuarterlyReport] = []
 
 
 def penalty_status(p: Penalty, t: datetime | None) -> str:
@@ -137,6 +160,7 @@ def _cases(state: State) -> list[CaseView]:
 
 
 def snapshot(state: State, as_of: datetime | None) -> Snapshot:
+    case_clocks = clocks(state, as_of)
     by_id = sorted
     return Snapshot(
         as_of=utc(as_of),
@@ -170,7 +194,28 @@ def snapshot(state: State, as_of: datetime | None) -> Snapshot:
         codes_requests=[r for _, r in by_id(state.codes_requests.items())],
         warnings=[w for _, w in by_id(state.warnings.items())],
         anomalies=sorted(state.anomalies, key=lambda a: (a.fact_id, a.reason)),
+        held=held_decisions(state),
+        sla_attainment=attainment(case_clocks),
+        sla_breaches=breaches(state, as_of, case_clocks),
+        priority_tiers=priority_tiers(state, utc(as_of)),
+        quarterly_reports=quarterly_reports(state, as_of, found=case_clocks),
     )
+
+
+def held_decisions(state: State) -> list[HeldDecision]:
+    return [
+        HeldDecision(
+            violation_id=p.id,
+            rule=p.rule,
+            account_id=p.account_id,
+            held_at=p.held_at,
+            confirmed_by=p.held_by or "",
+            waiting_for=" ".join(p.held_for or ()),
+            annulled_at=state.annulled.get(p.id),
+        )
+        for _, p in sorted(state.pending.items())
+        if p.status == "held" and p.held_at is not None
+    ]
 
 
 def digest(snap: Snapshot) -> str:

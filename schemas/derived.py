@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import msgspec
 
+from domain.phone import PhoneNumberError, normalise
 from schemas.types import Channel, Id, Instant, PhoneNumber, RuleId, SubjectKind
 
 
@@ -117,8 +118,9 @@ class Anomaly(Derived, tag="anomaly"):
     reason: str
 
 
-class CallRequest(msgspec.Struct, frozen=True, kw_only=True):
-    """What call routing asks: may this call through?"""
+class RecordedCall(msgspec.Struct, frozen=True, kw_only=True):
+    """A call request as an admission decision recorded it. Decoded as it was stored: a decision from
+    before numbers were normalised holds the number as the caller wrote it, and still reads."""
 
     account_id: Id
     number: PhoneNumber
@@ -127,6 +129,19 @@ class CallRequest(msgspec.Struct, frozen=True, kw_only=True):
     stated_site: Id
     channel: Channel = "partner"
     at: Instant | None = None
+
+
+class CallRequest(RecordedCall, frozen=True, kw_only=True):
+    """What call routing asks: may this call through? `number` in any spelling, held in E.164; an
+    invalid one is refused, naming the field (`- at $.number`, as msgspec names a field)."""
+
+    def __post_init__(self) -> None:
+        try:
+            e164 = normalise(self.number)
+        except PhoneNumberError as err:
+            raise ValueError(f"{err} - at `$.number`") from None
+        if e164 != self.number:
+            msgspec.structs.force_setattr(self, "number", e164)
 
 
 class Reason(msgspec.Struct, frozen=True):
@@ -140,7 +155,17 @@ class AdmissionDecision(msgspec.Struct, kw_only=True, tag_field="type", tag="adm
     id: str
     at: Instant
     policy_version: str
-    request: CallRequest
+    request: RecordedCall  # a CallRequest when made; decoded leniently, as recorded
     admitted: bool
     reasons: tuple[Reason, ...]
     known_up_to: int  # log offset the answer was based on (record time)
+
+
+class SlaBreach(Derived, tag="case.sla_breached"):
+    """A case's service-level target passed unmet (seed 002). `at` is the instant it passed: the opening
+    plus the target plus the time spent waiting on the partner before then."""
+
+    case_id: str
+    company_id: str | None
+    fault_level: str
+    target: str  # "response" | "resolution"

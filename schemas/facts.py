@@ -3,6 +3,11 @@
 Every fact has an `id` (unique; a re-sent fact with the same id and content is a no-op), an event
 time `at` (when it happened in the world, with a UTC offset) and a `source` (which system sent it).
 `v` is the schema version of the fact's type; older versions are upcast at the edge (schemas.upcast).
+
+Phone numbers (`number`) are E.164 from v2 on (RULES.md: one phone number, one subject): decoding a
+v2 fact normalises whatever spelling it carries (`13415323691` -> `+8613415323691`) and refuses an
+invalid number, naming the field. A v1 fact (stored before v2) is upcast as it is decoded: see
+`_number_in_e164`, which is why reading an old log needs no slow path.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from typing import Union
 
 import msgspec
 
+from domain.phone import PhoneNumberError, normalise
 from schemas.types import Channel, CodesResult, FaultLevel, Id, Instant, PhoneNumber, RuleId, Stars, Text
 
 
@@ -80,9 +86,35 @@ class MaintenanceAgreed(Fact, frozen=True, tag="maintenance.agreed"):
 
 
 # --- call centre -----------------------------------------------------------------------------------
-class CallReceived(Fact, frozen=True, tag="call.received"):
-    """A call; its `id` is the call id. `at` is when it started."""
+E164_VERSION = 2  # the version of a fact type that carries a `number` from which it is E.164
 
+
+def _number_in_e164(fact: CallReceived | ViolationReported) -> None:
+    """The v1 -> v2 upcast, done as the fact is decoded, so the MessagePack and JSON fast paths that
+    decode a whole batch at once upcast old records too: the number in E.164.
+
+    A v2 fact with an invalid number is refused (at ingest; none is ever stored). A v1 fact is a record
+    from an old log: one whose number is not valid keeps it as written, stays v1 (the fold records an
+    anomaly for it) and never stops a read. Parsing is cached (domain.phone), so a replay pays it once
+    per distinct number."""
+    number = fact.number
+    if number is not None:
+        try:
+            e164 = normalise(number)
+        except PhoneNumberError as err:
+            if fact.v >= E164_VERSION:
+                raise ValueError(f"{err} - at `$.number`") from None  # the field, as msgspec names it
+            return
+        if e164 != number:
+            msgspec.structs.force_setattr(fact, "number", e164)
+    if fact.v < E164_VERSION:
+        msgspec.structs.force_setattr(fact, "v", E164_VERSION)
+
+
+class CallReceived(Fact, frozen=True, kw_only=True, tag="call.received"):
+    """A call; its `id` is the call id. `at` is when it started. `number`: E.164 (any spelling in)."""
+
+    v: int = E164_VERSION
     account_id: Id
     number: PhoneNumber
     barcode: Id
@@ -92,6 +124,9 @@ class CallReceived(Fact, frozen=True, tag="call.received"):
     channel: Channel = "partner"
     ended_at: Instant | None = None
     case_id: Id | None = None
+
+    def __post_init__(self) -> None:
+        _number_in_e164(self)
 
 
 class CaseOpened(Fact, frozen=True, tag="case.opened"):
@@ -120,9 +155,10 @@ class CaseSupportStopped(Fact, frozen=True, tag="case.support_stopped"):
     reason: Text
 
 
-class ViolationReported(Fact, frozen=True, tag="violation.reported"):
+class ViolationReported(Fact, frozen=True, kw_only=True, tag="violation.reported"):
     """Staff report a suspected violation; its `id` becomes the violation id once confirmed."""
 
+    v: int = E164_VERSION
     rule: RuleId
     account_id: Id
     number: PhoneNumber | None = None
@@ -133,6 +169,9 @@ class ViolationReported(Fact, frozen=True, tag="violation.reported"):
     serious: bool | None = None  # OTHER-IRREGULAR only
     occurred_at: Instant | None = None
     note: Text = ""
+
+    def __post_init__(self) -> None:
+        _number_in_e164(self)
 
 
 class ViolationConfirmed(Fact, frozen=True, tag="violation.confirmed"):
@@ -183,6 +222,37 @@ class RectificationAccepted(Fact, frozen=True, tag="rectification.accepted"):
     plan_id: Id
 
 
+# --- service levels and the installed base (seeds 002 and 004) --------------------------------------
+class CaseResponded(Fact, frozen=True, tag="case.responded"):
+    """The line's first contact with the partner on the case (a complaint: the first reply with a
+    handling opinion). Stops the response clock; later responses change nothing."""
+
+    case_id: Id
+    note: Text = ""
+
+
+class CaseAwaitingPartner(Fact, frozen=True, tag="case.awaiting_partner"):
+    """The case waits on the partner (information, access, a test): its SLA clocks pause from `at`."""
+
+    case_id: Id
+    note: Text = ""
+
+
+class CasePartnerReplied(Fact, frozen=True, tag="case.partner_replied"):
+    """The partner answered what the case waited for: its SLA clocks run again from `at`."""
+
+    case_id: Id
+    note: Text = ""
+
+
+class CustomerAssigned(Fact, frozen=True, tag="customer.assigned"):
+    """The company is the partner of record for the customer's installed base from `at` (seed 004:
+    its priority tier counts these devices); a later assignment of the customer replaces it."""
+
+    customer_id: Id
+    company_id: Id
+
+
 # The order of this union is also the order in which facts of the same instant apply (RANK):
 # reference data, then activity, then reports, then judgements and corrections.
 AnyFact = Union[  # noqa: UP007 (a long union reads better as a list)
@@ -207,6 +277,10 @@ AnyFact = Union[  # noqa: UP007 (a long union reads better as a list)
     ViolationAnnulled,
     RectificationSubmitted,
     RectificationAccepted,
+    CaseResponded,
+    CaseAwaitingPartner,
+    CasePartnerReplied,
+    CustomerAssigned,
 ]
 FACT_TYPES: tuple[type[Fact], ...] = AnyFact.__args__  # type: ignore[attr-defined]
 TAG_OF: dict[type[Fact], str] = {t: t.__struct_config__.tag for t in FACT_TYPES}  # type: ignore[misc]

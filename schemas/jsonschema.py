@@ -29,6 +29,7 @@ DerivedEvent = (
     | d.Warning
     | d.Anomaly
     | d.AdmissionDecision
+    | d.SlaBreach
 )
 
 #: What the fields every fact carries mean; msgspec cannot take these from the code.
@@ -39,7 +40,8 @@ COMMON_FIELDS = {
     "at": "When it happened in the world, an RFC 3339 date-time with a UTC offset "
     "(e.g. 2025-03-01T09:30:00+08:00); stored in UTC.",
     "source": "The system that sent the fact (e.g. crm, callcentre, hotline-staff).",
-    "v": "Schema version of this fact type (default 1); older versions are upcast on input.",
+    "v": "Schema version of this fact type (default: its current version); older versions are upcast "
+    "on input.",
 }
 
 

@@ -132,6 +132,10 @@ _SUBJECT: dict[type[f.Fact], str] = {
     f.PenaltyLifted: "penalty_id",
     f.RectificationSubmitted: "plan_id",
     f.RectificationAccepted: "plan_id",
+    f.CaseResponded: "case_id",
+    f.CaseAwaitingPartner: "case_id",
+    f.CasePartnerReplied: "case_id",
+    f.CustomerAssigned: "company_id",
 }
 
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import msgspec
@@ -18,6 +19,7 @@ from domain.references import ENTITY_KEYS
 from schemas.codec import batch_from_msgpack, to_msgpack
 from schemas.derived import AdmissionDecision
 from schemas.facts import TAG_OF, AnyFact, Fact
+from schemas.upcast import same_fact
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS facts (
@@ -27,8 +29,6 @@ CREATE TABLE IF NOT EXISTS facts (
     at_us INTEGER NOT NULL,
     body BLOB NOT NULL
 );
-CREATE TABLE IF NOT EXISTS entities (kind TEXT NOT NULL, key TEXT NOT NULL, PRIMARY KEY (kind, key))
-    WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS decisions (
     offset INTEGER PRIMARY KEY AUTOINCREMENT,
     id TEXT NOT NULL UNIQUE,
@@ -36,7 +36,30 @@ CREATE TABLE IF NOT EXISTS decisions (
 );
 """
 
+# When each company, account, certificate and barcode was first introduced (event time, exact
+# microseconds since the epoch): ingest checks a reference as of the referring fact's time. Created on
+# first use, so that opening an older log to read it never writes; filled from its facts then.
+_INTRODUCTIONS = """
+CREATE TABLE IF NOT EXISTS introductions (
+    kind TEXT NOT NULL, key TEXT NOT NULL, at_us INTEGER NOT NULL, PRIMARY KEY (kind, key)
+) WITHOUT ROWID
+"""
+_INTRODUCE = (
+    "INSERT INTO introductions VALUES (?, ?, ?) "
+    "ON CONFLICT (kind, key) DO UPDATE SET at_us = MIN(at_us, excluded.at_us)"
+)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
 _decision_decoder = msgspec.msgpack.Decoder(AdmissionDecision)
+
+
+class LogWriteError(Exception):
+    """Nothing of the step was written to the log; the message says why (one line for the operator)."""
+
+
+class LogBusy(LogWriteError):
+    """Another writer held the log for longer than the busy timeout."""
 
 
 @dataclass
@@ -47,10 +70,19 @@ class AppendResult:
 
 
 class EmbeddedLog:
+    """One writer at a time (SQLite's write lock); readers never wait (WAL). A writer that finds the
+    log locked waits up to `busy_timeout_s` (SQLite retries meanwhile), then gets LogBusy."""
+
+    busy_timeout_s: float = 120.0
+
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
+        if (db := _read_only(self.path)) is not None:  # a log this user may not write: read it as it is
+            self.db = db
+            return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(self.path, isolation_level=None)
+        self.db.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_s * 1000)}")
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(_SCHEMA)
@@ -64,12 +96,44 @@ class EmbeddedLog:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def append(self, facts: Iterable[Fact]) -> AppendResult:
-        """Append in one transaction: either every new fact lands or none does."""
-        result = AppendResult()
-        cur = self.db.cursor()
-        cur.execute("BEGIN IMMEDIATE")
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """One write transaction: every write inside lands or none does. BEGIN IMMEDIATE takes the
+        write lock first, so what is read inside is what the writes are checked against (no other
+        writer in between). Nested: the outer one commits. Failures raise LogWriteError / LogBusy."""
+        if self.db.in_transaction:
+            yield
+            return
         try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as e:
+            raise self._write_error(e) from None
+        try:
+            yield
+            self.db.execute("COMMIT")
+        except BaseException as e:
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
+            if isinstance(e, sqlite3.Error):
+                raise self._write_error(e) from None
+            raise
+
+    def _write_error(self, e: sqlite3.Error) -> LogWriteError:
+        if getattr(e, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_BUSY:
+            return LogBusy(
+                f"{self.path}: another process kept the log locked for over {self.busy_timeout_s:.0f}s; "
+                "nothing of this step was written, try again"
+            )
+        return LogWriteError(f"{self.path}: cannot write to the log ({e}); nothing of this step was written")
+
+    def append(self, facts: Iterable[Fact]) -> AppendResult:
+        """Append in one transaction (or inside the caller's `writing()`): either every new fact lands
+        or none does. A fact whose id is on the log with other content is not written: its id is in
+        `conflicts`, for the caller to report."""
+        result = AppendResult()
+        with self.writing():
+            cur = self.db.cursor()
+            self._introductions(cur)
             for fact in facts:
                 body = to_msgpack(fact)
                 at_us = int(fact.at.timestamp() * 1_000_000)
@@ -79,39 +143,59 @@ class EmbeddedLog:
                 )
                 if cur.rowcount == 0:
                     (existing,) = cur.execute("SELECT body FROM facts WHERE id = ?", (fact.id,)).fetchone()
-                    if existing == body:
+                    if same_fact(existing, body):  # an old record is compared upcast
                         result.duplicates += 1
                     else:
                         result.conflicts.append(fact.id)
                     continue
                 result.appended += 1
                 if (entity := ENTITY_KEYS.get(type(fact))) is not None:
-                    cur.execute(
-                        "INSERT OR IGNORE INTO entities VALUES (?, ?)", (entity[0], getattr(fact, entity[1]))
-                    )
-            cur.execute("COMMIT")
-        except BaseException:
-            cur.execute("ROLLBACK")
-            raise
+                    cur.execute(_INTRODUCE, (entity[0], getattr(fact, entity[1]), _micros(fact.at)))
         return result
+
+    def _introductions(self, cur: sqlite3.Cursor) -> None:
+        """The introductions table, created and filled from the facts of a log written before it existed.
+        Called inside a write transaction."""
+        exists = cur.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'introductions'"
+        ).fetchone()
+        if not exists:
+            cur.execute(_INTRODUCTIONS)
+            tags = [TAG_OF[t] for t in ENTITY_KEYS]
+            marks = ",".join("?" * len(tags))
+            rows = self.db.execute(f"SELECT body FROM facts WHERE type IN ({marks})", tags)
+            while chunk := rows.fetchmany(50_000):
+                for fact in batch_from_msgpack([body for (body,) in chunk]):
+                    kind, attr = ENTITY_KEYS[type(fact)]
+                    cur.execute(_INTRODUCE, (kind, getattr(fact, attr), _micros(fact.at)))
+
+    def stored_bodies(self, fact_ids: Iterable[str]) -> dict[str, bytes]:
+        """Fact id -> its stored body, for the ids the log holds."""
+        found: dict[str, bytes] = {}
+        for chunk in _chunks(list(set(fact_ids))):
+            marks = ",".join("?" * len(chunk))
+            rows = self.db.execute(f"SELECT id, body FROM facts WHERE id IN ({marks})", chunk)
+            found.update(rows)
+        return found
+
+    def introduced(self, kind: str, keys: Iterable[str]) -> dict[str, datetime]:
+        """Key -> the earliest event time at which a fact on the log introduces it (those it knows).
+        Call inside `writing()` for an answer that holds until the transaction commits."""
+        with self.writing():
+            self._introductions(self.db.cursor())
+            found: dict[str, datetime] = {}
+            for chunk in _chunks(list(set(keys))):
+                marks = ",".join("?" * len(chunk))
+                rows = self.db.execute(
+                    f"SELECT key, at_us FROM introductions WHERE kind = ? AND key IN ({marks})",
+                    (kind, *chunk),
+                )
+                found.update((key, _EPOCH + at_us * _MICROSECOND) for key, at_us in rows)
+        return found
 
     def stored_body(self, fact_id: str) -> bytes | None:
         row = self.db.execute("SELECT body FROM facts WHERE id = ?", (fact_id,)).fetchone()
         return row[0] if row else None
-
-    def known(self, kind: str, keys: Iterable[str]) -> set[str]:
-        wanted = list(set(keys))
-        found: set[str] = set()
-        for i in range(0, len(wanted), 500):
-            chunk = wanted[i : i + 500]
-            marks = ",".join("?" * len(chunk))
-            found.update(
-                k
-                for (k,) in self.db.execute(
-                    f"SELECT key FROM entities WHERE kind = ? AND key IN ({marks})", (kind, *chunk)
-                )
-            )
-        return found
 
     def end_offset(self) -> int:
         return int(self.db.execute("SELECT COALESCE(MAX(offset), 0) FROM facts").fetchone()[0])
@@ -154,3 +238,35 @@ class EmbeddedLog:
     def decisions(self) -> list[AdmissionDecision]:
         rows = self.db.execute("SELECT body FROM decisions ORDER BY offset")
         return [_decision_decoder.decode(body) for (body,) in rows]
+
+
+def _micros(t: datetime) -> int:
+    """Exact microseconds since the epoch (a float timestamp can be a microsecond off)."""
+    return (t - _EPOCH) // _MICROSECOND
+
+
+def _chunks(items: list[str], size: int = 500) -> Iterator[list[str]]:
+    """SQLite binds at most a few hundred parameters a statement, safely."""
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _read_only(path: Path) -> sqlite3.Connection | None:
+    """A read-only connection to an existing log the process may not write, else None. A log in WAL
+    mode needs its shared-memory file to be read safely; when that cannot be made (a read-only
+    directory) and no write-ahead file holds unmerged facts, the file is read as it stands."""
+    import os
+    from urllib.parse import quote
+
+    if not path.is_file() or os.access(path, os.W_OK):
+        return None
+    uri = f"file:{quote(str(path.resolve()))}"
+    try:
+        db = sqlite3.connect(f"{uri}?mode=ro", uri=True, isolation_level=None)
+        db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        return db
+    except sqlite3.OperationalError:
+        wal = Path(f"{path}-wal")
+        if wal.exists() and wal.stat().st_size > 0:
+            raise
+    return sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None)

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from domain.policy import Policy
+from domain.policy_history import PolicyHistory
 from projections.checkpoint import START, Position, policy_fingerprint, start_of
 from projections.fold import sort_key
 from projections.projector import Projector
@@ -34,7 +35,9 @@ EMBEDDED_SPACING = Spacing(min_facts=20_000, cost_ratio=4.0)
 TAIL = 2_000
 
 
-def resume_over_log(embedded: EmbeddedLog, policy: Policy, spacing: Spacing | None = None) -> Projector:
+def resume_over_log(
+    embedded: EmbeddedLog, policy: Policy | PolicyHistory, spacing: Spacing | None = None
+) -> Projector:
     db = embedded.db
     checkpoints = SqliteCheckpoints(db)
     fingerprint = policy_fingerprint(policy)

@@ -4,7 +4,8 @@ Every process holds the whole projection (consumers.replica), so any process ans
 parameters are validated with pydantic at the edge: a bad one gets a 400 naming the parameter and the
 reason, never a stack trace. Times are ISO 8601; a date, or a time without an offset, is on the
 policy's calendar. A time left out means now, except for /digest, where it means what `hotline
-replay` means: every fact, every deadline.
+replay` means: every fact, every deadline. Every route but /health, /ready and /openapi.json needs
+a bearer token whose role may call it (consumers.api.routing, docs/security.md).
 
 Run: python -m consumers.api serve --port 8000   (or `hotline serve`); python -m consumers.api openapi
 """
@@ -15,17 +16,18 @@ import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import msgspec
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
+from access.http import Gate, read_body
+from access.tokens import TokenStore
+from consumers.api.errors import EXCEPTION_HANDLERS, problem
 from consumers.api.models import (
     BlacklistAnswer,
     CertificateStatus,
@@ -33,7 +35,6 @@ from consumers.api.models import (
     DigestAnswer,
     Health,
     MsgspecResponse,
-    Problem,
     SubjectBlacklist,
 )
 from consumers.api.openapi import openapi_document
@@ -44,15 +45,15 @@ from consumers.api.params import (
     AsOfParams,
     BlacklistParams,
     SubjectPath,
-    _bad,
     _call_problem,
     _parse,
+    call_from_body,
 )
+from consumers.api.routing import ADMISSION_MAX_BODY, routes
 from consumers.api.status import replica_status
 from consumers.replica import Replica
 from domain.admission import admit_call
 from domain.policy import Policy
-from domain.timeparse import TimeError, parse_time
 from projections.explain import explain
 from projections.projector import Projector
 from projections.state import State
@@ -99,7 +100,7 @@ class Api:
     async def admission(self, request: Request) -> Response:
         tz = self.policy.tz
         if request.method == "POST":
-            call = self._call_from_body(await request.body(), tz)
+            call = call_from_body(await read_body(request, ADMISSION_MAX_BODY), tz)
         else:
             q = _parse(AdmissionParams, dict(request.query_params), tz)
             try:
@@ -118,23 +119,6 @@ class Api:
             except msgspec.ValidationError as err:
                 raise _call_problem(err, _QUERY_NAME) from None
         return MsgspecResponse(await self.decide(call))
-
-    def _call_from_body(self, body: bytes, tz: tzinfo) -> CallRequest:
-        try:
-            raw = msgspec.json.decode(body)
-        except msgspec.DecodeError:
-            raise _bad("body", "not valid JSON") from None
-        if not isinstance(raw, dict):
-            raise _bad("body", "expected a JSON object: a CallRequest")
-        if isinstance(raw.get("at"), str):
-            try:
-                raw["at"] = parse_time(raw["at"], tz, "at")
-            except TimeError as err:
-                raise _bad("at", str(err).removeprefix("at: ")) from None
-        try:
-            return msgspec.convert(raw, CallRequest)
-        except msgspec.ValidationError as err:
-            raise _call_problem(err, {}) from None
 
     async def decide(self, call: CallRequest) -> AdmissionDecision:
         """admit_call on the live projection; the decision is recorded (admission-decisions topic)."""
@@ -280,27 +264,14 @@ def _by_id(p: Any) -> str:
     return str(p.id)
 
 
-async def _api_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, ApiError)
-    return MsgspecResponse(exc.problem, status_code=exc.problem.status)
-
-
-async def _http_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    return MsgspecResponse(Problem(status=exc.status_code, error=exc.detail), status_code=exc.status_code)
-
-
-async def _server_error(request: Request, exc: Exception) -> Response:
-    log.error("internal error on %s %s", request.method, request.url.path, exc_info=exc)
-    return MsgspecResponse(
-        Problem(status=500, error="internal error (logged on the server)"), status_code=500
-    )
-
-
-def create_app(source: Replica | Projector, recorder: Recorder | None = None) -> Starlette:
+def create_app(
+    source: Replica | Projector, tokens: TokenStore, recorder: Recorder | None = None
+) -> Starlette:
     """The query API over a replica (kept current from Kafka) or a filled Projector (tests, benches).
 
-    `recorder` receives every admission decision (main_serve publishes them to admission-decisions)."""
+    Every route but /health, /ready and /openapi.json needs a token of `tokens` whose role may call
+    it (consumers.api.routing). `recorder` receives every admission decision (main_serve publishes
+    them to admission-decisions)."""
     replica = source if isinstance(source, Replica) else Replica.from_projector(source)
     api = Api(replica, recorder)
 
@@ -316,23 +287,10 @@ def create_app(source: Replica | Projector, recorder: Recorder | None = None) ->
             if (stop := getattr(recorder, "stop", None)) is not None:
                 await stop()
 
-    routes = [
-        Route("/admission", api.admission, methods=["GET", "POST"]),
-        Route("/blacklist", api.blacklist, methods=["GET"]),
-        Route("/blacklist/{kind}/{subject}", api.blacklist_subject, methods=["GET"]),
-        Route("/companies/{company_id}/counters", api.company_counters, methods=["GET"]),
-        Route("/accounts/{account_id}/certificates", api.certificates, methods=["GET"]),
-        Route("/explain/{kind}/{subject}", api.explain, methods=["GET"]),
-        Route("/digest", api.digest, methods=["GET"]),
-        Route("/health", api.health, methods=["GET"]),
-        Route("/ready", api.ready, methods=["GET"]),
-        Route("/status", api.status, methods=["GET"]),
-        Route("/openapi.json", api.openapi, methods=["GET"]),
-    ]
     app = Starlette(
-        routes=routes,
+        routes=routes(api, Gate(tokens, render=problem)),
         lifespan=lifespan,
-        exception_handlers={ApiError: _api_error, HTTPException: _http_error, Exception: _server_error},
+        exception_handlers=EXCEPTION_HANDLERS,
     )
     app.state.replica = replica
     return app

@@ -29,8 +29,11 @@ class DecisionPublisher:
     async def start(self) -> None:
         from aiokafka import AIOKafkaProducer
 
+        from consumers.kafka_security import client_settings
+
         self.producer = AIOKafkaProducer(
             bootstrap_servers=self.servers,
+            **client_settings(),
             acks="all",
             enable_idempotence=True,
             compression_type="lz4",

@@ -7,6 +7,7 @@ from typing import Any
 
 import msgspec
 
+from access.roles import roles_that_may
 from consumers.api.models import (
     BlacklistAnswer,
     CertificateStatus,
@@ -17,6 +18,7 @@ from consumers.api.models import (
     Readiness,
     SubjectBlacklist,
 )
+from consumers.api.routing import ENDPOINTS
 from projections.explain import Explanation
 from schemas.derived import AdmissionDecision, CallRequest
 
@@ -174,6 +176,7 @@ def openapi_document() -> dict[str, Any]:
             "get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}}
         },
     }
+    _secure(paths)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -185,8 +188,36 @@ def openapi_document() -> dict[str, Any]:
             ),
         },
         "paths": paths,
-        "components": {"schemas": components},
+        "components": {
+            "schemas": components,
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "An opaque token: `hotline tokens create --role ROLE` (docs/security.md)",
+                }
+            },
+        },
     }
+
+
+def _secure(paths: dict[str, Any]) -> None:
+    """Each operation's security from the routing table: the roles that may call it, or open."""
+    for e in ENDPOINTS:
+        for method in e.methods:
+            operation = paths[e.path][method.lower()]
+            if e.action is None:
+                operation["security"] = []
+                continue
+            roles = ", ".join(roles_that_may(e.action))
+            operation["security"] = [{"bearer": []}]
+            operation["description"] = f"Roles: {roles}."
+            responses = operation["responses"] = dict(operation["responses"])
+            responses["401"] = _ok("Problem", "no token, or an unknown or revoked one")
+            responses["403"] = _ok("Problem", f"the token's role may not call this (roles: {roles})")
+            responses["413"] = _ok("Problem", f"a body over {e.max_body} bytes")
+            if method == "POST":
+                responses["415"] = _ok("Problem", "a content type other than application/json")
 
 
 def write_openapi(path: Path = OPENAPI_PATH) -> Path:

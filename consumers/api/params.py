@@ -7,10 +7,20 @@ from datetime import datetime, tzinfo
 from typing import Any, Literal, TypeVar
 
 import msgspec
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from consumers.api.models import ParameterProblem, Problem
+from domain.phone import as_subject
 from domain.timeparse import TimeError, parse_time
+from schemas.derived import CallRequest
 
 Kind = Literal["account", "number", "company"]
 
@@ -61,15 +71,24 @@ class AdmissionParams(_Params):
     _at = field_validator("at", mode="before")(_time)
 
 
+def _number_subject(data: Any) -> Any:
+    """A number is looked up in E.164, however it is spelt (RULES.md: one phone number, one subject)."""
+    if isinstance(data, dict) and data.get("kind") == "number" and isinstance(data.get("subject"), str):
+        return {**data, "subject": as_subject(data["subject"])}
+    return data
+
+
 class BlacklistParams(AsOfParams):
     kind: Kind | None = Field(default=None, description="Only entries on this kind of subject.")
     subject: str | None = Field(default=None, description="Only entries on this subject.")
     all: bool = Field(default=False, description="Every entry with its status, not only those in force.")
+    _number = model_validator(mode="before")(_number_subject)
 
 
 class SubjectPath(_Params):
     kind: Kind
     subject: str = Field(min_length=1)
+    _number = model_validator(mode="before")(_number_subject)
 
 
 def _reason(error: Any) -> str:
@@ -111,4 +130,20 @@ def _call_problem(err: msgspec.ValidationError, names: dict[str, str]) -> ApiErr
     return _bad(names.get(field, field), match.group(1))
 
 
-# --- the app --------------------------------------------------------------------------------------
+def call_from_body(body: bytes, tz: tzinfo) -> CallRequest:
+    """POST /admission's body: a CallRequest as JSON; `at` may be offset-less (policy calendar)."""
+    try:
+        raw = msgspec.json.decode(body)
+    except msgspec.DecodeError:
+        raise _bad("body", "not valid JSON") from None
+    if not isinstance(raw, dict):
+        raise _bad("body", "expected a JSON object: a CallRequest")
+    if isinstance(raw.get("at"), str):
+        try:
+            raw["at"] = parse_time(raw["at"], tz, "at")
+        except TimeError as err:
+            raise _bad("at", str(err).removeprefix("at: ")) from None
+    try:
+        return msgspec.convert(raw, CallRequest)
+    except msgspec.ValidationError as err:
+        raise _call_problem(err, {}) from None

@@ -6,6 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
+from access.tokens import TokenStore, TokenStoreError
 from consumers.api.app import create_app
 from consumers.api.decisions import DecisionPublisher
 from consumers.api.openapi import OPENAPI_PATH, write_openapi
@@ -18,7 +19,9 @@ log = logging.getLogger("hotline.api")
 async def _probe(servers: str) -> None:
     from aiokafka.client import AIOKafkaClient
 
-    client = AIOKafkaClient(bootstrap_servers=servers)
+    from consumers.kafka_security import client_settings
+
+    client = AIOKafkaClient(bootstrap_servers=servers, **client_settings())
     try:
         await client.bootstrap()
     finally:
@@ -33,9 +36,12 @@ def main_serve(
     policy_path: Path | None = None,
     log_level: str = "info",
     state_dir: Path | None = None,
+    tokens_path: Path | None = None,
 ) -> None:
     """`hotline serve`: the API on a replica of the facts topic; decisions go to admission-decisions.
 
+    Exits with one line when the token store (`tokens_path`, else $HOTLINE_TOKENS, else
+    hotline-tokens.db) is missing or holds no usable token: the API never serves unauthenticated.
     Raises ConnectionError (one line) when no broker answers at `servers`."""
     import asyncio
 
@@ -44,6 +50,10 @@ def main_serve(
 
     from consumers.kafka_log import bootstrap
 
+    try:
+        tokens = TokenStore.for_server(tokens_path)
+    except TokenStoreError as err:
+        raise SystemExit(f"error: {err}") from None
     policy = load_policy(policy_path)
     servers = servers or bootstrap()
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # the probe's failure is reported below
@@ -55,7 +65,7 @@ def main_serve(
         logging.getLogger("aiokafka").setLevel(logging.NOTSET)
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     replica = Replica.from_kafka(servers, namespace, policy, state_dir)
-    app = create_app(replica, DecisionPublisher(servers, namespace))
+    app = create_app(replica, tokens, DecisionPublisher(servers, namespace))
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
 
 
@@ -70,6 +80,7 @@ def main(argv: list[str] | None = None) -> None:
     serve.add_argument("--policy", type=Path, default=None)
     serve.add_argument("--log-level", default="info")
     serve.add_argument("--state-dir", type=Path, default=None, help="facts and checkpoints on disk")
+    serve.add_argument("--tokens", type=Path, default=None, help="token store (default $HOTLINE_TOKENS)")
     doc = commands.add_parser("openapi", help="write the OpenAPI document")
     doc.add_argument("--out", type=Path, default=OPENAPI_PATH)
     args = parser.parse_args(argv)
@@ -78,7 +89,14 @@ def main(argv: list[str] | None = None) -> None:
         return
     try:
         main_serve(
-            args.host, args.port, args.servers, args.namespace, args.policy, args.log_level, args.state_dir
+            args.host,
+            args.port,
+            args.servers,
+            args.namespace,
+            args.policy,
+            args.log_level,
+            args.state_dir,
+            args.tokens,
         )
     except ConnectionError as err:
         raise SystemExit(f"error: {err}") from None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import faust
 
+from consumers.kafka_security import faust_settings
 from schemas.topics import PARTITIONS, REPLICATION_FACTOR
 
 from .config import WorkerConfig
@@ -43,4 +44,5 @@ def make_app(config: WorkerConfig) -> faust.App:
         producer_linger_ms=1,
         producer_compression_type="lz4",  # cramjam: aiokafka's only lz4 codec (see kafka_findings)
         processing_guarantee=config.guarantee,
+        **faust_settings(),  # SASL/TLS from $HOTLINE_KAFKA_SECURITY_PROTOCOL etc. (none by default)
     )

@@ -16,13 +16,15 @@ from kafka.admin import KafkaAdminClient
 from kafka.errors import KafkaError, NoError
 from kafka.structs import OffsetAndMetadata
 
+from consumers.kafka_security import client_settings
+
 log = logging.getLogger(__name__)
 
 
 def start_group_at(servers: str, group: str, topic: str, positions: dict[int, int]) -> bool:
     """Commit `positions` (partition -> next offset) for `group` where they are ahead of its commits."""
     try:
-        admin = KafkaAdminClient(bootstrap_servers=servers)
+        admin = KafkaAdminClient(bootstrap_servers=servers, **client_settings())
     except KafkaError as e:
         log.warning("could not move %s to the end of the drain: %s", group, e)
         return False

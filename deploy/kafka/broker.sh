@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Local single-node Apache Kafka (KRaft, combined broker+controller) for development and tests.
 #
-#   deploy/kafka/broker.sh start|stop|restart|status|reset|logs|env|fetch|topics|groups|run-class
+#   deploy/kafka/broker.sh [--sasl] start|stop|restart|status|reset|logs|env|fetch|topics|groups|run-class
+#   deploy/kafka/broker.sh --sasl acls [NAMESPACE]
+#
+# --sasl (or HOTLINE_KAFKA_SASL=1): a second, separate broker (port 9094, its own data dir) with a
+# SASL_PLAINTEXT listener, SCRAM users and ACLs (StandardAuthorizer); see "SASL mode" in README.md.
 #
 # No Docker needed: the broker jars come from Maven Central (driven by deploy/kafka/pom.xml) into a
 # cache dir, so only the first start downloads anything. See deploy/kafka/README.md.
@@ -15,10 +19,25 @@ KAFKA_VERSION="${HOTLINE_KAFKA_VERSION:-4.3.1}"
 KAFKA_HOME_ROOT="${HOTLINE_KAFKA_HOME:-$HOME/.cache/hotline-kafka}"
 KAFKA_DIR="$KAFKA_HOME_ROOT/$KAFKA_VERSION"
 LIBS_DIR="$KAFKA_DIR/libs"
-DATA_DIR="${HOTLINE_KAFKA_DATA:-$KAFKA_DIR/data}"
+SASL="${HOTLINE_KAFKA_SASL:-0}"
+if [[ "${1:-}" == "--sasl" ]]; then
+  SASL=1
+  shift
+fi
+if [[ "$SASL" == 1 ]]; then
+  # Its own variables, so that a shell set up for the plain broker cannot point both at one place.
+  DATA_DIR="${HOTLINE_KAFKA_SASL_DATA:-$KAFKA_DIR/data-sasl}"
+  PORT="${HOTLINE_KAFKA_SASL_PORT:-9094}"
+else
+  DATA_DIR="${HOTLINE_KAFKA_DATA:-$KAFKA_DIR/data}"
+  PORT="${HOTLINE_KAFKA_PORT:-9092}"
+fi
 HOST="${HOTLINE_KAFKA_HOST:-127.0.0.1}"
-PORT="${HOTLINE_KAFKA_PORT:-9092}"
-CONTROLLER_PORT="${HOTLINE_KAFKA_CONTROLLER_PORT:-$((PORT + 1))}"
+if [[ "$SASL" == 1 ]]; then
+  CONTROLLER_PORT="${HOTLINE_KAFKA_SASL_CONTROLLER_PORT:-$((PORT + 1))}"
+else
+  CONTROLLER_PORT="${HOTLINE_KAFKA_CONTROLLER_PORT:-$((PORT + 1))}"
+fi
 HEAP_OPTS="${HOTLINE_KAFKA_HEAP_OPTS:--Xms256m -Xmx512m}"
 START_TIMEOUT="${HOTLINE_KAFKA_START_TIMEOUT:-90}"
 STOP_TIMEOUT="${HOTLINE_KAFKA_STOP_TIMEOUT:-30}"
@@ -33,6 +52,14 @@ LOG4J_FILE="$DATA_DIR/log4j2.properties"
 TOOLS_LOG4J_FILE="$KAFKA_DIR/log4j2-tools.properties"
 MVN_ARGS="${HOTLINE_KAFKA_MVN_ARGS:-}"
 BOOTSTRAP="$HOST:$PORT"
+# SASL mode: one password file per principal, made at the first start (never in the repo).
+USERS_DIR="$DATA_DIR/users"
+SASL_USERS=(admin crm callcentre worker api)
+NAMESPACE="${HOTLINE_NAMESPACE:-hotline}"
+ADMIN_CONFIG="$DATA_DIR/admin-client.properties"
+# What makes an admin tool (topics, groups) authenticate as the super user; nothing on the plain broker.
+ADMIN_ARGS=()
+[[ "$SASL" == 1 ]] && ADMIN_ARGS=(--command-config "$ADMIN_CONFIG")
 
 log() { printf '[hotline-kafka] %s\n' "$*"; }
 err() { printf '[hotline-kafka] ERROR: %s\n' "$*" >&2; }
@@ -40,7 +67,7 @@ die() { err "$*"; exit 1; }
 
 usage() {
   cat <<EOF
-Usage: $(basename "$0") <command> [args]
+Usage: $(basename "$0") [--sasl] <command> [args]
 
 Commands:
   start       fetch jars if needed, format storage if needed, start the broker, wait until ready
@@ -54,6 +81,12 @@ Commands:
   topics ...  run kafka-topics against the broker, e.g.: topics --list
   groups ...  run kafka-consumer-groups against the broker, e.g.: groups --list
   run-class CLASS [args...]  run any class from the Kafka classpath
+  acls [NAMESPACE]  (--sasl only) add the principals' ACLs for a topic namespace [\$HOTLINE_NAMESPACE or hotline]
+  env [USER]  with --sasl: also the SASL settings of USER [admin] (${SASL_USERS[*]})
+
+--sasl (or HOTLINE_KAFKA_SASL=1): a separate broker with a SASL_PLAINTEXT listener, SCRAM-SHA-512/256
+users ${SASL_USERS[*]} (passwords generated at the first start into <data>/users/), the
+StandardAuthorizer with super user admin, and ACLs for the namespace (see README.md "SASL mode").
 
 Environment (defaults in brackets):
   HOTLINE_KAFKA_VERSION          Kafka version [$KAFKA_VERSION]
@@ -67,6 +100,10 @@ Environment (defaults in brackets):
   HOTLINE_KAFKA_STOP_TIMEOUT     seconds to wait after SIGTERM before SIGKILL [30]
   HOTLINE_KAFKA_PYTHON           python used for the readiness probe [python3]
   HOTLINE_KAFKA_MVN_ARGS         extra mvn arguments for the one-time fetch, e.g. -o or -Dmaven.repo.local=DIR
+  HOTLINE_KAFKA_SASL_PORT        --sasl: client (SASL_PLAINTEXT) port [9094]
+  HOTLINE_KAFKA_SASL_CONTROLLER_PORT  --sasl: controller port [SASL port + 1]
+  HOTLINE_KAFKA_SASL_DATA        --sasl: data dir [<home>/<version>/data-sasl]
+  HOTLINE_NAMESPACE              --sasl: the topic namespace the ACLs of the first start name [hotline]
 EOF
 }
 
@@ -117,7 +154,9 @@ java_tool() {
 }
 
 probe() {
-  "$PYTHON" "$SCRIPT_DIR/probe.py" --bootstrap "$BOOTSTRAP" --timeout 3 "$@"
+  local auth=()
+  [[ "$SASL" == 1 ]] && auth=(--sasl-user admin --sasl-password-file "$USERS_DIR/admin.password")
+  "$PYTHON" "$SCRIPT_DIR/probe.py" --bootstrap "$BOOTSTRAP" --timeout 3 "${auth[@]}" "$@"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -166,19 +205,54 @@ EOF
 # ---------------------------------------------------------------------------------------------
 # configuration
 
-write_config() {
-  mkdir -p "$DATA_DIR" "$APP_LOG_DIR" "$LOG_DIRS"
-  cat >"$CONFIG_FILE" <<EOF
-# Generated by deploy/kafka/broker.sh on every start -- edits are overwritten.
-# Single combined broker+controller (KRaft), for local development and tests only.
-process.roles=broker,controller
-node.id=1
-controller.quorum.bootstrap.servers=$HOST:$CONTROLLER_PORT
+listener_config() {
+  if [[ "$SASL" != 1 ]]; then
+    cat <<EOF
 listeners=PLAINTEXT://$HOST:$PORT,CONTROLLER://$HOST:$CONTROLLER_PORT
 advertised.listeners=PLAINTEXT://$HOST:$PORT
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+EOF
+    return 0
+  fi
+  local admin_password
+  admin_password="$(password_of admin)"
+  cat <<EOF
+# SASL mode: clients and the broker itself authenticate with SCRAM (credentials in the metadata
+# log, bootstrapped by 'StorageTool format --add-scram'). The controller listener uses PLAIN with a
+# static admin entry: the controller quorum cannot read SCRAM credentials from the log it serves.
+listeners=SASL_PLAINTEXT://$HOST:$PORT,CONTROLLER://$HOST:$CONTROLLER_PORT
+advertised.listeners=SASL_PLAINTEXT://$HOST:$PORT
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=SASL_PLAINTEXT
+listener.security.protocol.map=CONTROLLER:SASL_PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT
+sasl.enabled.mechanisms=SCRAM-SHA-512,SCRAM-SHA-256
+sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512
+listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="$admin_password";
+listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+sasl.mechanism.controller.protocol=PLAIN
+listener.name.controller.sasl.enabled.mechanisms=PLAIN
+listener.name.controller.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="$admin_password" user_admin="$admin_password";
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+super.users=User:admin
+allow.everyone.if.no.acl.found=false
+EOF
+}
+
+write_config() {
+  mkdir -p "$DATA_DIR" "$APP_LOG_DIR" "$LOG_DIRS"
+  if [[ "$SASL" == 1 ]]; then make_users; fi
+  local listeners
+  listeners="$(listener_config)"
+  # SASL mode: the file holds the admin password
+  (umask 077 && cat >"$CONFIG_FILE") <<EOF
+# Generated by deploy/kafka/broker.sh on every start -- edits are overwritten.
+# Single combined broker+controller (KRaft), for local development and tests only.
+process.roles=broker,controller
+node.id=1
+controller.quorum.bootstrap.servers=$HOST:$CONTROLLER_PORT
+$listeners
 
 log.dirs=$LOG_DIRS
 num.partitions=4
@@ -230,6 +304,97 @@ logger.statechange.level = WARN
 logger.requestlog.name = kafka.request.logger
 logger.requestlog.level = WARN
 EOF
+  chmod 600 "$CONFIG_FILE"
+}
+
+# ---------------------------------------------------------------------------------------------
+# SASL mode: principals, their passwords and ACLs
+
+password_of() {
+  local file="$USERS_DIR/$1.password"
+  [[ -s "$file" ]] || die "no password for '$1' in $file (the data dir was made without it: 'broker.sh --sasl reset' starts over)"
+  cat "$file"
+}
+
+# One random password per principal, made once; the storage is formatted with them (--add-scram),
+# so they must outlive every restart and go only with 'reset'.
+make_users() {
+  mkdir -p "$USERS_DIR"
+  chmod 700 "$USERS_DIR"
+  local user file
+  for user in "${SASL_USERS[@]}"; do
+    file="$USERS_DIR/$user.password"
+    [[ -s "$file" ]] && continue
+    if [[ -f "$LOG_DIRS/meta.properties" ]]; then
+      die "storage in $LOG_DIRS is formatted but $file is missing; 'broker.sh --sasl reset' starts over"
+    fi
+    (umask 077 && "$PYTHON" -c 'import secrets; print(secrets.token_urlsafe(24))' >"$file")
+  done
+  (umask 077 && cat >"$ADMIN_CONFIG") <<EOF
+# Generated by deploy/kafka/broker.sh: the admin tools (topics, groups, acls) as the super user.
+security.protocol=SASL_PLAINTEXT
+sasl.mechanism=SCRAM-SHA-512
+sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="$(password_of admin)";
+EOF
+}
+
+scram_args() {
+  local user mechanism password
+  for user in "${SASL_USERS[@]}"; do
+    password="$(password_of "$user")"
+    for mechanism in SCRAM-SHA-512 SCRAM-SHA-256; do
+      printf '%s\n' --add-scram "$mechanism=[name=$user,password=$password]"
+    done
+  done
+}
+
+# One AclCommand (a JVM) per call, run in the background: the calls are independent, and one after
+# another they cost a JVM start each. Collected by acls_done.
+ACL_JOBS=()
+acl() {
+  java_tool org.apache.kafka.tools.AclCommand --bootstrap-server "$BOOTSTRAP" --command-config "$ADMIN_CONFIG" \
+    --add "$@" >/dev/null &
+  ACL_JOBS+=("$!")
+}
+
+acls_done() {
+  local job failed=0
+  for job in "${ACL_JOBS[@]}"; do wait "$job" || failed=1; done
+  ACL_JOBS=()
+  ((failed == 0)) || die "adding ACLs failed (see the AclCommand errors above)"
+}
+
+# ACLs live in the metadata log: made once per namespace, then kept across restarts.
+ensure_acls() {
+  if [[ "$SASL" == 1 && ! -f "$DATA_DIR/acls.$NAMESPACE.done" ]]; then cmd_acls "$NAMESPACE"; fi
+}
+
+# What each principal may do on the topics of one namespace (schemas/topics.py). admin is the super
+# user: it creates the namespace's topics and changes ACLs. Producers and the API read the facts (the publisher
+# indexes what is on the topic; the API folds it) but write only their own topics.
+cmd_acls() {
+  [[ "$SASL" == 1 ]] || die "acls needs --sasl (the plain broker has no authorizer)"
+  local ns="${1:-$NAMESPACE}" derived=() kind
+  [[ "$ns" =~ ^[A-Za-z0-9._-]+$ ]] || die "namespace '$ns' is not a topic name prefix"
+  for kind in suspicions violations penalties company-penalties blacklist-changes certificate-revocations \
+    projection.blacklist projection.company-counters projection.certificate-tallies; do
+    derived+=(--topic "$ns.$kind")
+  done
+  log "ACLs for namespace '$ns'"
+  local producers=(--allow-principal User:crm --allow-principal User:callcentre)
+  acl "${producers[@]}" --operation Write --topic "$ns.facts" --topic "$ns.rejects"
+  acl "${producers[@]}" --allow-principal User:worker --allow-principal User:api --operation Read --topic "$ns.facts"
+  # Describe on every topic of the namespace: ensure_topics lists them and finds nothing to create.
+  acl "${producers[@]}" --allow-principal User:worker --allow-principal User:api --operation Describe \
+    --resource-pattern-type prefixed --topic "$ns."
+  acl --allow-principal User:worker --operation Write "${derived[@]}"
+  # Each worker's own group, table changelogs (it creates them), faust's internal topics and
+  # transactional ids. The namespace's topics themselves are created by admin (hotline topics).
+  acl --allow-principal User:worker --operation All --resource-pattern-type prefixed \
+    --topic "$ns-worker-" --group "$ns-worker-" --transactional-id "$ns-worker-"
+  acl --allow-principal User:api --operation Write --topic "$ns.admission-decisions"
+  acls_done
+  date -u +%FT%TZ >"$DATA_DIR/acls.$ns.done"
 }
 
 format_storage() {
@@ -247,7 +412,9 @@ format_storage() {
     printf '%s\n' "$cluster_id" >"$DATA_DIR/cluster.id"
   fi
   log "formatting KRaft storage in $LOG_DIRS (cluster id $cluster_id)"
-  if ! java_tool kafka.tools.StorageTool format --standalone -t "$cluster_id" -c "$CONFIG_FILE" \
+  local scram=()
+  [[ "$SASL" == 1 ]] && mapfile -t scram < <(scram_args)
+  if ! java_tool kafka.tools.StorageTool format --standalone -t "$cluster_id" -c "$CONFIG_FILE" "${scram[@]}" \
       >"$DATA_DIR/format.log" 2>&1; then
     cat "$DATA_DIR/format.log" >&2
     die "formatting storage failed (config $CONFIG_FILE)"
@@ -262,10 +429,11 @@ cmd_start() {
   if pid="$(running_pid)"; then
     if probe -q 2>/dev/null; then
       log "already running (pid $pid) on $BOOTSTRAP"
-      return 0
+    else
+      log "process $pid is running but not ready yet; waiting"
+      wait_ready "$pid"
     fi
-    log "process $pid is running but not ready yet; waiting"
-    wait_ready "$pid"
+    ensure_acls
     return 0
   fi
   command -v "$PYTHON" >/dev/null 2>&1 || die "$PYTHON not found (needed for the readiness probe; set HOTLINE_KAFKA_PYTHON)"
@@ -297,7 +465,8 @@ cmd_start() {
   pid=$!
   printf '%s\n' "$pid" >"$PID_FILE"
   wait_ready "$pid"
-  log "ready in $((SECONDS - t0))s: pid $pid, bootstrap $BOOTSTRAP (export HOTLINE_KAFKA_BOOTSTRAP=$BOOTSTRAP)"
+  ensure_acls
+  log "ready in $((SECONDS - t0))s: pid $pid, bootstrap $BOOTSTRAP (eval \"\$($0 $([[ "$SASL" == 1 ]] && echo '--sasl ')env)\")"
 }
 
 wait_ready() {
@@ -390,6 +559,18 @@ cmd_logs() {
   tail -n "$n" "$f"
 }
 
+# The settings a client needs (consumers/kafka_security.py reads them); with --sasl, as USER.
+cmd_env() {
+  printf 'export HOTLINE_KAFKA_BOOTSTRAP=%s\n' "$BOOTSTRAP"
+  [[ "$SASL" == 1 ]] || return 0
+  local user="${1:-admin}"
+  [[ -s "$USERS_DIR/$user.password" ]] || die "no principal '$user' (one of: ${SASL_USERS[*]}; start the broker first)"
+  printf 'export HOTLINE_KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT\n'
+  printf 'export HOTLINE_KAFKA_SASL_MECHANISM=SCRAM-SHA-512\n'
+  printf 'export HOTLINE_KAFKA_USERNAME=%s\n' "$user"
+  printf 'export HOTLINE_KAFKA_PASSWORD_FILE=%s\n' "$USERS_DIR/$user.password"
+}
+
 need_libs() {
   [[ -f "$LIBS_DIR/.complete" ]] || fetch
   write_tools_log4j
@@ -415,10 +596,11 @@ main() {
     status) cmd_status ;;
     reset) take_lock; cmd_reset ;;
     logs) cmd_logs "$@" ;;
-    env) printf 'export HOTLINE_KAFKA_BOOTSTRAP=%s\n' "$BOOTSTRAP" ;;
+    env) cmd_env "$@" ;;
+    acls) need_libs; cmd_acls "$@" ;;
     fetch) check_java; fetch; log "jars in $LIBS_DIR" ;;
-    topics) need_libs; java_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" "$@" ;;
-    groups) need_libs; java_tool org.apache.kafka.tools.consumer.group.ConsumerGroupCommand --bootstrap-server "$BOOTSTRAP" "$@" ;;
+    topics) need_libs; java_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" "${ADMIN_ARGS[@]}" "$@" ;;
+    groups) need_libs; java_tool org.apache.kafka.tools.consumer.group.ConsumerGroupCommand --bootstrap-server "$BOOTSTRAP" "${ADMIN_ARGS[@]}" "$@" ;;
     run-class) need_libs; [[ $# -ge 1 ]] || die "run-class needs a class name"; java_tool "$@" ;;
     -h | --help | help) usage ;;
     "") usage; exit 2 ;;

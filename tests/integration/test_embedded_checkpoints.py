@@ -41,7 +41,7 @@ def history() -> list[Fact]:
 
 
 def open_hotline(path: Path) -> Hotline:
-    return Hotline(EmbeddedLog(path), POLICY)
+    return Hotline.of(EmbeddedLog(path), POLICY)
 
 
 def test_the_codes_deadline_blacklists_and_a_past_question_does_not_see_it(tmp_path: Path) -> None:
@@ -112,7 +112,7 @@ def test_another_policy_starts_over(tmp_path: Path) -> None:
     hl.state()
     hl.log.close()
     stricter = msgspec.structs.replace(POLICY, codes_deadline_days=14)
-    other = Hotline(EmbeddedLog(log), stricter)
+    other = Hotline.of(EmbeddedLog(log), stricter)
     penalty = other.state().penalties["R1/account"]
     assert penalty.at == datetime(2025, 3, 17, 2, 0, tzinfo=UTC)  # a 14-day deadline
     assert other.projector().last_refold is not None

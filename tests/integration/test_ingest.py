@@ -158,3 +158,45 @@ def test_a_refused_fact_introduces_nothing_to_the_rest_of_the_batch(tmp_path: Pa
     log, rejected = ingest(tmp_path, [bad_account, GOOD[2]])
     assert sorted((r.line, r.field) for r in rejected) == [(1, "company_id"), (2, "account_id")]
     assert log.count() == 0
+
+
+CRASHERS = [
+    # the rating dated 9999 that stopped replay, audit, explain and the worker (issue 7)
+    '{"type":"rating.issued","id":"r-9999","at":"9999-03-01T10:00:00+08:00","source":"crm","company_id":"C1",'
+    '"product_line":"storage","stars":3}',
+    '{"type":"company.registered","id":"co-y1","at":"0001-01-01T00:00:00+08:00","source":"crm",'
+    '"company_id":"C-y1","name":"n"}',
+    "[" * 5000 + "]" * 5000,
+    '{"type":"[/x]","id":"x"}',
+    '{"type":"company.registered","id":"co-esc","at":"2025-01-01T09:00:00+08:00","source":"crm",'
+    '"company_id":"C\\u001b[2J","name":"n"}',
+]
+
+
+def test_each_crasher_is_refused_on_its_own_line_and_the_good_lines_land(tmp_path: Path) -> None:
+    log, rejected = ingest(tmp_path, [GOOD[0], *CRASHERS, GOOD[1], GOOD[2]])
+    assert [(r.line, r.field) for r in rejected] == [
+        (2, "at"),
+        (3, "at"),
+        (4, None),
+        (5, "type"),
+        (6, "company_id"),
+    ]
+    assert sorted(f.id for f in log.read()) == ["ac-1", "call-1", "co-1"]
+
+
+def test_the_kafka_producers_parse_through_the_same_checks() -> None:
+    """`produce` and `ingest-server` hand their lines to parse_lines through producers.sources.Source."""
+    from producers.kafka_producer import _parse_lines
+    from producers.sources import Source
+
+    lines = [GOOD[0].encode(), *(line.encode() for line in CRASHERS)]
+    parsed, rejected = _parse_lines(Source("http", lines))
+    assert [n for n, _ in parsed] == [1]
+    assert [(r.line, r.field) for r in rejected] == [
+        (2, "at"),
+        (3, "at"),
+        (4, None),
+        (5, "type"),
+        (6, "company_id"),
+    ]

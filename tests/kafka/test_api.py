@@ -20,6 +20,7 @@ import msgspec
 import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
+from access.roles import Role
 from consumers.embedded import Hotline
 from consumers.kafka_log import ensure_topics, topic_name
 from consumers.kafka_replay import replay_from_kafka
@@ -32,6 +33,7 @@ from schemas.derived import AdmissionDecision, CallRequest
 from schemas.facts import CallReceived, Fact
 from schemas.topics import DERIVED, FACTS, fact_key
 from storage.log import EmbeddedLog
+from tests.unit.credentials import Credentials
 
 pytestmark = pytest.mark.kafka
 
@@ -95,13 +97,20 @@ def _wait_ready(proc: subprocess.Popen[bytes], base: str, timeout: float = 120) 
 
 
 @pytest.fixture(scope="module")
-def api_urls(kafka_broker: str, namespace: str) -> Iterator[list[str]]:
+def creds(tmp_path_factory: pytest.TempPathFactory) -> Credentials:
+    """A token store for the API processes (they refuse to start without one) and a token per role."""
+    return Credentials(tmp_path_factory.mktemp("tokens"))
+
+
+@pytest.fixture(scope="module")
+def api_urls(kafka_broker: str, namespace: str, creds: Credentials) -> Iterator[list[str]]:
     procs, urls = [], []
     try:
         for _ in range(PROCESSES):
             port = _free_port()
             cmd = [sys.executable, "-m", "consumers.api", "serve", "--port", str(port)]
             cmd += ["--servers", kafka_broker, "--namespace", namespace, "--log-level", "warning"]
+            cmd += ["--tokens", str(creds.store.path)]
             procs.append(subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT))
             urls.append(f"http://127.0.0.1:{port}")
         for proc, url in zip(procs, urls, strict=True):
@@ -120,7 +129,7 @@ def api_urls(kafka_broker: str, namespace: str) -> Iterator[list[str]]:
 def embedded_digest(tmp_path: Path, facts: list[Fact], as_of: datetime | None) -> str:
     with EmbeddedLog(tmp_path / f"embedded-{uuid.uuid4().hex}.db") as log:
         log.append(facts)
-        return Hotline(log, POLICY).replay_digest(as_of)[0]
+        return Hotline.of(log, POLICY).replay_digest(as_of)[0]
 
 
 def random_calls(facts: list[Fact], rng: random.Random) -> list[tuple[CallRequest, datetime]]:
@@ -161,14 +170,14 @@ def random_calls(facts: list[Fact], rng: random.Random) -> list[tuple[CallReques
 
 
 def test_http_admission_agrees_with_in_process_admit_call(
-    api_urls: list[str], fact_set: list[Fact], kafka_broker: str, namespace: str
+    api_urls: list[str], fact_set: list[Fact], kafka_broker: str, namespace: str, creds: Credentials
 ) -> None:
     rng = random.Random(12)
     calls = random_calls(fact_set, rng)
     states = {at: project(fact_set, POLICY, at) for at in {at for _, at in calls}}
     seen: Counter[str] = Counter()
     ids = []
-    with httpx.Client(timeout=30) as client:
+    with httpx.Client(timeout=30, headers=creds.router) as client:
         for i, (request, at) in enumerate(calls):
             url = api_urls[i % len(api_urls)]  # any process answers any key
             if i % 2:
@@ -229,14 +238,22 @@ def _read_topic(
 
 
 def test_http_digest_and_kafka_replay_equal_the_embedded_run(
-    api_urls: list[str], fact_set: list[Fact], kafka_broker: str, namespace: str, tmp_path: Path
+    api_urls: list[str],
+    fact_set: list[Fact],
+    kafka_broker: str,
+    namespace: str,
+    tmp_path: Path,
+    creds: Credentials,
 ) -> None:
     last = max(fact.at for fact in fact_set)
     for as_of in (last - timedelta(days=30), last + timedelta(days=1), None):
         expected = embedded_digest(tmp_path, fact_set, as_of)
         params = {"as_of": as_of.isoformat()} if as_of else {}
         for url in api_urls:
-            assert httpx.get(f"{url}/digest", params=params, timeout=120).json()["digest"] == expected
+            answer = httpx.get(
+                f"{url}/digest", params=params, timeout=120, headers=creds.headers(Role.READER)
+            )
+            assert answer.json()["digest"] == expected
         for client in ("fetch", "kafka-python"):
             digest, records, seconds = replay_from_kafka(kafka_broker, namespace, as_of, client=client)
             assert digest == expected, client
@@ -255,8 +272,9 @@ def test_kafka_replay_refuses_a_missing_topic_without_creating_it(kafka_broker: 
         consumer.close()
 
 
-def test_bad_parameters_over_http(api_urls: list[str]) -> None:
-    answer = httpx.get(f"{api_urls[0]}/admission", params={"number": "139", "at": "yesterday"})
+def test_bad_parameters_over_http(api_urls: list[str], creds: Credentials) -> None:
+    params = {"number": "139", "at": "yesterday"}
+    answer = httpx.get(f"{api_urls[0]}/admission", params=params, headers=creds.router)
     assert answer.status_code == 400
     problems = {p["parameter"]: p["reason"] for p in answer.json()["problems"]}
     assert problems["account"] == "required" and "'yesterday' is not a date or time" in problems["at"]
@@ -264,7 +282,7 @@ def test_bad_parameters_over_http(api_urls: list[str]) -> None:
 
 
 def test_an_api_process_with_a_state_dir_resumes_instead_of_rereading(
-    fact_set: list[Fact], kafka_broker: str, namespace: str, tmp_path: Path
+    fact_set: list[Fact], kafka_broker: str, namespace: str, tmp_path: Path, creds: Credentials
 ) -> None:
     """Restarted on its state directory, an API process takes up its facts and newest checkpoint and
     reads on from its offsets: it reads no record of the topic again, and answers the same."""
@@ -284,12 +302,14 @@ def test_an_api_process_with_a_state_dir_resumes_instead_of_rereading(
             str(state_dir),
         ]
         cmd += ["--servers", kafka_broker, "--namespace", namespace, "--log-level", "warning"]
+        cmd += ["--tokens", str(creds.store.path)]
         proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}"
         try:
             _wait_ready(proc, url)
-            assert httpx.get(f"{url}/digest", timeout=120).json()["digest"] == expected
-            statuses.append(httpx.get(f"{url}/status", timeout=10).json())
+            reader = creds.headers(Role.READER)
+            assert httpx.get(f"{url}/digest", timeout=120, headers=reader).json()["digest"] == expected
+            statuses.append(httpx.get(f"{url}/status", timeout=10, headers=reader).json())
         finally:
             proc.terminate()
             proc.wait(20)

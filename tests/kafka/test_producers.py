@@ -18,6 +18,7 @@ from kafka.errors import KafkaTimeoutError
 from kafka.future import Future
 from starlette.testclient import TestClient
 
+from access.roles import Role
 from consumers.kafka_log import FactReader, ensure_topics, topic_name
 from domain.policy import load_policy
 from producers.http_ingest import ingest_app
@@ -28,6 +29,7 @@ from projections.view import digest, snapshot
 from schemas.codec import fact_from_json
 from schemas.facts import Fact
 from schemas.topics import FACTS, REJECTS
+from tests.unit.credentials import Credentials
 
 pytestmark = pytest.mark.kafka
 
@@ -181,36 +183,68 @@ def test_a_line_that_is_not_utf8_is_refused_alone(kafka_broker: str, ns: str, tm
 
 
 # --- (b) the same through HTTP ----------------------------------------------------------------------
-def test_http_ingest(kafka_broker: str, ns: str) -> None:
-    with FactPublisher(kafka_broker, ns) as publisher, TestClient(ingest_app(publisher)) as client:
+@pytest.fixture
+def creds(tmp_path: Path) -> Credentials:
+    return Credentials(tmp_path)
+
+
+def test_http_ingest(kafka_broker: str, ns: str, creds: Credentials) -> None:
+    """Each producer token posts its own source's lines of MIXED; the other source's lines are
+    refused on their own (field "type"), so the two posts together land what a file does."""
+    crm = creds.headers(Role.PRODUCER_CRM, **{"content-type": "application/x-ndjson"})
+    callcentre = creds.headers(Role.PRODUCER_CALLCENTRE, **{"content-type": "application/x-ndjson"})
+    with (
+        FactPublisher(kafka_broker, ns) as publisher,
+        TestClient(ingest_app(publisher, creds.store)) as client,
+    ):
         answer = client.post(
-            "/facts",
-            content="\n".join(MIXED).encode(),
-            headers={"content-type": "application/x-ndjson", "x-request-id": "req-1"},
+            "/facts", content="\n".join(MIXED).encode(), headers=crm | {"x-request-id": "req-1"}
         )
         assert answer.status_code == 202, answer.text
         body = answer.json()
-        assert (body["request_id"], body["accepted"], body["duplicates"]) == ("req-1", 5, 0)
+        assert (body["request_id"], body["accepted"], body["duplicates"]) == ("req-1", 3, 0)  # co-1 ac-1 ac-2
         assert [(r["line"], r["field"]) for r in body["rejected"]] == [
             (3, None),
             (4, "type"),
             (5, "barcode, stated_model, stated_site, problem"),
             (6, "at"),
-            (7, "account_id"),
+            (7, "type"),
+            (8, "type"),
+            (10, "type"),
             (12, "company_id"),
+            (13, "type"),
+        ]
+        assert body["rejected"][4]["reason"] == "a producer:crm token may not post call.received facts"
+
+        answer = client.post(
+            "/facts", content="\n".join(MIXED).encode(), headers=callcentre | {"x-request-id": "req-2"}
+        )
+        body = answer.json()
+        assert (answer.status_code, body["accepted"], body["duplicates"]) == (202, 2, 0)  # call-1 call-2
+        assert [(r["line"], r["field"]) for r in body["rejected"]] == [
+            (1, "type"),
+            (2, "type"),
+            (3, None),
+            (4, "type"),
+            (5, "barcode, stated_model, stated_site, problem"),
+            (6, "at"),
+            (7, "account_id"),
+            (11, "type"),
+            (12, "type"),
             (13, "account_id"),
         ]
-        assert body["rejected"][4]["reason"] == "unknown account 'A-404': no fact introduces it"
+        assert body["rejected"][6]["reason"] == "unknown account 'A-404': no fact introduces it"
 
         # A JSON array: items are numbered from 1; the account is known now (published above).
         array = f"[{call('call-3', 'A-1')}, {call('call-4', 'A-404')}]"
-        answer = client.post("/facts", content=array, headers={"x-request-id": "req-2"})
+        json_cc = callcentre | {"content-type": "application/json"}
+        answer = client.post("/facts", content=array, headers=json_cc | {"x-request-id": "req-3"})
         assert answer.status_code == 202
         assert answer.json()["accepted"] == 1
         assert [(r["line"], r["field"]) for r in answer.json()["rejected"]] == [(2, "account_id")]
 
         # The same batch again: accepted, nothing sent twice.
-        answer = client.post("/facts", content=array, headers={"x-request-id": "req-3"})
+        answer = client.post("/facts", content=array, headers=json_cc | {"x-request-id": "req-4"})
         assert (answer.json()["accepted"], answer.json()["duplicates"]) == (1, 1)
 
         for content, message in [
@@ -219,14 +253,60 @@ def test_http_ingest(kafka_broker: str, ns: str) -> None:
             (b'{"type":"caf\xe9"}', "not UTF-8"),
             (b"[1, 2", "not a JSON array"),
         ]:
-            answer = client.post("/facts", content=content)
+            answer = client.post("/facts", content=content, headers=callcentre)
             assert answer.status_code == 400
             assert message in answer.json()["error"]
-        assert client.get("/facts").status_code == 405
+        assert client.get("/facts", headers=callcentre).status_code == 405
 
     assert ids_on_topic(kafka_broker, ns) == sorted([*MIXED_GOOD, "call-3"])
     keys = [key for key, _ in rejects_on_topic(kafka_broker, ns)]
-    assert keys == [f"http:req-1:{n}" for n in (3, 4, 5, 6, 7, 12, 13)] + ["http:req-2:2", "http:req-3:2"]
+    assert keys == (
+        [f"http:req-1:{n}" for n in (3, 4, 5, 6, 7, 8, 10, 12, 13)]
+        + [f"http:req-2:{n}" for n in (1, 2, 3, 4, 5, 6, 7, 11, 12, 13)]
+        + ["http:req-3:2", "http:req-4:2"]
+    )
+
+
+def test_http_ingest_judgements_need_a_staff_token(kafka_broker: str, ns: str, creds: Credentials) -> None:
+    """A CRM token cannot lift a penalty or annul a violation, nor the call centre's confirm one;
+    the lines they may post still land, and nothing else answers for them."""
+    lifted = fact("penalty.lifted", "lift-1", penalty_id="P-1", reason="clemency")
+    annulled = fact("violation.annulled", "ann-1", violation_id="V-1")
+    confirmed = fact("violation.confirmed", "conf-1", violation_id="V-1")
+    lines = [company("co-1", "C-1"), lifted, account("ac-1", "A-1", "C-1"), annulled, confirmed]
+    ndjson = {"content-type": "application/x-ndjson"}
+    with (
+        FactPublisher(kafka_broker, ns) as publisher,
+        TestClient(ingest_app(publisher, creds.store)) as client,
+    ):
+        body = client.post(
+            "/facts", content="\n".join(lines), headers=creds.headers(Role.PRODUCER_CRM, **ndjson)
+        )
+        assert body.json()["accepted"] == 2
+        assert [(r["line"], r["field"], r["reason"]) for r in body.json()["rejected"]] == [
+            (2, "type", "a producer:crm token may not post penalty.lifted facts"),
+            (4, "type", "a producer:crm token may not post violation.annulled facts"),
+            (5, "type", "a producer:crm token may not post violation.confirmed facts"),
+        ]
+        cc = client.post(
+            "/facts", content="\n".join(lines[1:]), headers=creds.headers(Role.PRODUCER_CALLCENTRE, **ndjson)
+        )
+        assert cc.json()["accepted"] == 0
+        assert [(r["line"], r["field"]) for r in cc.json()["rejected"]] == [
+            (1, "type"),
+            (2, "type"),
+            (3, "type"),
+            (4, "type"),
+        ]
+        reader = client.post("/facts", content=lifted, headers=creds.headers(Role.READER, **ndjson))
+        assert reader.status_code == 403
+        anonymous = client.post("/facts", content=lifted, headers=ndjson)
+        assert anonymous.status_code == 401
+        plain = client.post(
+            "/facts", content=lifted, headers=creds.headers(Role.STAFF, **{"content-type": "text/plain"})
+        )
+        assert plain.status_code == 415
+    assert ids_on_topic(kafka_broker, ns) == ["ac-1", "co-1"]
 
 
 # --- (c) publishing the same file twice -------------------------------------------------------------

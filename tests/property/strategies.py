@@ -10,7 +10,7 @@ from schemas import facts as f
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 ACCOUNTS = {"A1": ("C1", "P1"), "A2": ("C1", "P2"), "A3": ("C2", "P3"), "A4": ("C2", "P1")}
-NUMBERS = ["1300000001", "1300000002", "1300000003"]
+NUMBERS = ["+8613000000001", "+8613000000002", "+8613000000003"]  # valid CN mobiles, in E.164
 DEVICES = {"B1": ("M1", "S1", "K1", 400), "B2": ("M2", "S2", "K2", -30), "B3": ("M1", "S3", "K1", 90)}
 PROBLEMS = ["port down", "crc errors", "license", "fan alarm"]
 RULES = [
@@ -166,6 +166,7 @@ def fact_sets(draw: st.DrawFn) -> list[f.Fact]:
     out: list[f.Fact] = world() + list(calls)
     for i in range(draw(st.integers(0, 15))):
         out += draw(judgement(i, calls))
+    out += draw(service_levels())
     if draw(st.booleans()):
         out.append(
             f.MaintenanceAgreed(
@@ -182,6 +183,50 @@ def fact_sets(draw: st.DrawFn) -> list[f.Fact]:
                 company_id="C2",
                 person_id=draw(st.sampled_from(["P1", "P2", "P3"])),
                 authorised=False,
+            )
+        )
+    return out
+
+
+SLA_STEPS = {
+    "respond": f.CaseResponded,
+    "wait": f.CaseAwaitingPartner,
+    "reply": f.CasePartnerReplied,
+    "close": f.CaseClosed,
+}
+
+
+@st.composite
+def service_levels(draw: st.DrawFn) -> list[f.Fact]:
+    """Seeds 002/004: cases K-1 and K-2 opened (the calls quote them), then responses, waits on the
+    partner, replies and closings near their due times; customers assigned to companies."""
+    out: list[f.Fact] = []
+    for case_id in draw(st.sampled_from([(), ("K-1",), ("K-1", "K-2")])):
+        opened = draw(minute)
+        out.append(
+            f.CaseOpened(
+                id=f"open-{case_id}",
+                at=at(opened),
+                source="cc",
+                case_id=case_id,
+                call_id="call-0",
+                account_id=draw(account),
+                barcode=draw(barcode),
+                fault_level=draw(st.sampled_from(["L1", "L3", "other", "complaint"])),
+            )
+        )
+        for j in range(draw(st.integers(0, 5))):
+            kind = SLA_STEPS[draw(st.sampled_from(sorted(SLA_STEPS)))]
+            when = at(opened + draw(st.sampled_from([0, 10, 30, 60, 120, 400, 60 * 24 * 15])))
+            out.append(kind(id=f"sla-{case_id}-{j}", at=when, source="cc", case_id=case_id))
+    for customer in draw(st.sets(st.sampled_from(["K1", "K2"]))):
+        out.append(
+            f.CustomerAssigned(
+                id=f"assign-{customer}",
+                at=at(draw(minute)),
+                source="crm",
+                customer_id=customer,
+                company_id=draw(st.sampled_from(["C1", "C2"])),
             )
         )
     return out

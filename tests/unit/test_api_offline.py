@@ -24,6 +24,7 @@ with warnings.catch_warnings():  # Starlette asks for httpx2 instead of httpx; t
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
     from starlette.testclient import TestClient
 
+from access.roles import Role
 from consumers.api import create_app, openapi_document
 from consumers.replica import Replica
 from domain.admission import admit_call
@@ -37,6 +38,7 @@ from projections.view import digest, snapshot
 from schemas import facts as f
 from schemas.derived import AdmissionDecision, CallRequest
 from storage.log import EmbeddedLog
+from tests.unit.credentials import Credentials
 
 ROOT = Path(__file__).parents[2]
 EXAMPLES = ROOT / "docs" / "examples" / "facts.jsonl"
@@ -63,10 +65,16 @@ def facts() -> list[f.Fact]:
 
 
 @pytest.fixture(scope="module")
-def client(facts: list[f.Fact]) -> Iterator[TestClient]:
+def creds(tmp_path_factory: pytest.TempPathFactory) -> Credentials:
+    return Credentials(tmp_path_factory.mktemp("tokens"))
+
+
+@pytest.fixture(scope="module")
+def client(facts: list[f.Fact], creds: Credentials) -> Iterator[TestClient]:
+    """An auditor's client (reads and explains); admission calls send the router's token."""
     projector = Projector(POLICY)
     projector.add(facts)
-    with TestClient(create_app(projector)) as c:
+    with TestClient(create_app(projector, creds.store), headers=creds.headers(Role.AUDITOR)) as c:
         yield c
 
 
@@ -76,7 +84,7 @@ def embedded_digest(tmp_path: Path, facts: Sequence[f.Fact], as_of: datetime | N
 
     with EmbeddedLog(tmp_path / f"embedded-{as_of}.db") as log:
         log.append(facts)
-        return Hotline(log, POLICY).replay_digest(as_of)[0]
+        return Hotline.of(log, POLICY).replay_digest(as_of)[0]
 
 
 def request_of(call: dict[str, str]) -> CallRequest:
@@ -90,8 +98,10 @@ def request_of(call: dict[str, str]) -> CallRequest:
 
 
 # --- admission ------------------------------------------------------------------------------------
-def test_admission_answers_every_reason_as_admit_call(client: TestClient, facts: list[f.Fact]) -> None:
-    answer = client.get("/admission", params=CALL)
+def test_admission_answers_every_reason_as_admit_call(
+    client: TestClient, facts: list[f.Fact], creds: Credentials
+) -> None:
+    answer = client.get("/admission", params=CALL, headers=creds.router)
     assert answer.status_code == 200
     body = answer.json()
     at = datetime.fromisoformat(CALL["at"])
@@ -119,13 +129,15 @@ def test_admission_answers_every_reason_as_admit_call(client: TestClient, facts:
         ("2025-10-01T02:00:00Z", ["no-certificate"]),
     ],
 )
-def test_admission_over_time(client: TestClient, at: str, codes: list[str]) -> None:
-    body = client.get("/admission", params={**CALL, "model": "ST-5310", "at": at}).json()
+def test_admission_over_time(client: TestClient, creds: Credentials, at: str, codes: list[str]) -> None:
+    body = client.get(
+        "/admission", params={**CALL, "model": "ST-5310", "at": at}, headers=creds.router
+    ).json()
     assert [r["code"] for r in body["reasons"]] == codes
     assert body["admitted"] is (not codes)
 
 
-def test_post_admission_takes_a_call_request_body(client: TestClient) -> None:
+def test_post_admission_takes_a_call_request_body(client: TestClient, creds: Credentials) -> None:
     payload = {
         "account_id": "A-1001",
         "number": "13912345678",
@@ -134,15 +146,17 @@ def test_post_admission_takes_a_call_request_body(client: TestClient) -> None:
         "stated_site": "SITE-77-SH-01",
         "at": "2025-03-20T10:00",  # offset-less: policy calendar, as the query parameter
     }
-    posted = client.post("/admission", json=payload).json()
-    got = client.get("/admission", params=CALL).json()
+    posted = client.post("/admission", json=payload, headers=creds.router).json()
+    got = client.get("/admission", params=CALL, headers=creds.router).json()
     assert posted["reasons"] == got["reasons"] and posted["at"] == got["at"]
 
 
-def test_recorder_receives_each_decision(facts: list[f.Fact]) -> None:
+def test_recorder_receives_each_decision(facts: list[f.Fact], creds: Credentials) -> None:
     recorded: list[AdmissionDecision] = []
-    with TestClient(create_app(Replica.from_facts(facts, POLICY), recorder=recorded.append)) as c:
-        body = c.get("/admission", params=CALL).json()
+    with TestClient(
+        create_app(Replica.from_facts(facts, POLICY), creds.store, recorder=recorded.append)
+    ) as c:
+        body = c.get("/admission", params=CALL, headers=creds.router).json()
     assert [d.id for d in recorded] == [body["id"]]
     assert recorded[0].request.account_id == "A-1001" and recorded[0].known_up_to == len(facts)
 
@@ -166,9 +180,9 @@ def test_recorder_receives_each_decision(facts: list[f.Fact]) -> None:
     ],
 )
 def test_bad_parameters_get_a_400_naming_the_parameter(
-    client: TestClient, url: str, parameter: str, reason: str
+    client: TestClient, creds: Credentials, url: str, parameter: str, reason: str
 ) -> None:
-    answer = client.get(url)
+    answer = client.get(url, headers=creds.router if url.startswith("/admission") else None)
     assert answer.status_code == 400, answer.text
     body = answer.json()
     assert body["status"] == 400 and parameter in body["error"]
@@ -195,8 +209,12 @@ def test_bad_parameters_get_a_400_naming_the_parameter(
         ),
     ],
 )
-def test_bad_post_bodies_get_a_400(client: TestClient, body: bytes, parameter: str, reason: str) -> None:
-    answer = client.post("/admission", content=body, headers={"content-type": "application/json"})
+def test_bad_post_bodies_get_a_400(
+    client: TestClient, creds: Credentials, body: bytes, parameter: str, reason: str
+) -> None:
+    answer = client.post(
+        "/admission", content=body, headers=creds.headers(Role.ROUTER, **{"content-type": "application/json"})
+    )
     assert answer.status_code == 400, answer.text
     problems = answer.json()["problems"]
     assert problems[0]["parameter"] == parameter and reason in problems[0]["reason"], problems
@@ -218,7 +236,7 @@ def test_blacklist_as_of_and_current(client: TestClient) -> None:
         (e["penalty"]["subject_kind"], e["penalty"]["subject"], e["status"]) for e in then["entries"]
     } == {
         ("account", "A-1001", "in force"),
-        ("number", "13800138000", "in force"),
+        ("number", "+8613800138000", "in force"),  # E.164: RULES.md, one phone number one subject
     }
     # Now (long after): the account's 6 months ran out and the number was lifted: nothing in force.
     assert client.get("/blacklist").json()["entries"] == []
@@ -228,7 +246,7 @@ def test_blacklist_as_of_and_current(client: TestClient) -> None:
         "barcode-mismatch:CALL-1001/number": "lifted",
     }
     only_numbers = client.get("/blacklist", params={"as_of": "2025-03-20", "kind": "number"}).json()
-    assert [e["penalty"]["subject"] for e in only_numbers["entries"]] == ["13800138000"]
+    assert [e["penalty"]["subject"] for e in only_numbers["entries"]] == ["+8613800138000"]
 
 
 def test_blacklist_of_one_subject(client: TestClient) -> None:
@@ -280,7 +298,7 @@ def test_digest_equals_the_embedded_replay(client: TestClient, facts: list[f.Fac
     assert client.get("/digest").json()["digest"] == embedded_digest(tmp_path, facts, None)
 
 
-def test_live_replica_answers_exactly_at_any_time_in_any_order(tmp_path: Path) -> None:
+def test_live_replica_answers_exactly_at_any_time_in_any_order(tmp_path: Path, creds: Credentials) -> None:
     """Queries after the last fact fire the deadlines due by then (a 7-day codes deadline with no fact
     after it); earlier queries fold. In any order, each answer equals project() at its time."""
     stream = generate(seed=5, companies=40, engineers=400, months=3)
@@ -295,7 +313,7 @@ def test_live_replica_answers_exactly_at_any_time_in_any_order(tmp_path: Path) -
     rng.shuffle(times)
     accounts = sorted(state_now.accounts)
     devices = sorted(state_now.devices.items())
-    with TestClient(create_app(replica)) as c:
+    with TestClient(create_app(replica, creds.store), headers=creds.headers(Role.READER)) as c:
         for t in times:
             expected_state = project(facts, POLICY, t)
             assert c.get("/digest", params={"as_of": t.isoformat()}).json()["digest"] == digest(
@@ -311,7 +329,7 @@ def test_live_replica_answers_exactly_at_any_time_in_any_order(tmp_path: Path) -
                     "site": dev.site_id,
                     "at": t.isoformat(),
                 }
-                got = c.get("/admission", params=call).json()["reasons"]
+                got = c.get("/admission", params=call, headers=creds.router).json()["reasons"]
                 want = admit_call(expected_state, request_of(call), t, POLICY)
                 assert [(r["code"], r["detail"]) for r in got] == [(r.code, r.detail) for r in want]
     # New facts after the questions still land: a late one (before the fired deadlines) rebuilds.
@@ -319,7 +337,7 @@ def test_live_replica_answers_exactly_at_any_time_in_any_order(tmp_path: Path) -
     replica.add(late)
     everything = facts + late
     t = max(fact.at for fact in everything) + timedelta(days=1)
-    with TestClient(create_app(replica)) as c:
+    with TestClient(create_app(replica, creds.store), headers=creds.headers(Role.READER)) as c:
         assert c.get("/digest", params={"as_of": t.isoformat()}).json()["digest"] == embedded_digest(
             tmp_path, everything, t
         )
@@ -364,19 +382,22 @@ class _LaggingFeed(_BlockedFeed):
         return {0: 0, 1: 0, 2: 5000, 3: 0}
 
 
-def test_health_and_readiness() -> None:
+def test_health_and_readiness(creds: Credentials) -> None:
     release = threading.Event()
     replica = Replica(POLICY, feed=lambda: _BlockedFeed(release))
-    with TestClient(create_app(replica)) as c:
+    with TestClient(create_app(replica, creds.store), headers=creds.headers(Role.READER)) as c:
         assert c.get("/health").json() == {"status": "up"}
         ready = c.get("/ready")
         assert ready.status_code == 503 and ready.json()["ready"] is False
-        waiting = c.get("/admission", params=CALL)
+        waiting = c.get("/admission", params=CALL, headers=creds.router)
         assert waiting.status_code == 503 and "not ready" in waiting.json()["error"]
         release.set()
         assert replica.wait_ready(5)
         assert c.get("/ready").status_code == 200
-        assert c.get("/admission", params=CALL).json()["reasons"][0]["code"] == "unknown-account"
+        assert (
+            c.get("/admission", params=CALL, headers=creds.router).json()["reasons"][0]["code"]
+            == "unknown-account"
+        )
 
 
 def test_openapi_document_is_served_saved_and_valid(client: TestClient) -> None:
@@ -407,12 +428,12 @@ def test_openapi_document_is_served_saved_and_valid(client: TestClient) -> None:
     )
 
 
-def test_ready_reflects_the_lag_and_the_broker() -> None:
+def test_ready_reflects_the_lag_and_the_broker(creds: Credentials) -> None:
     release = threading.Event()
     release.set()
     feed = _LaggingFeed(release)
     replica = Replica(POLICY, feed=lambda: feed)
-    with TestClient(create_app(replica)) as c:
+    with TestClient(create_app(replica, creds.store), headers=creds.headers(Role.READER)) as c:
         assert replica.wait_ready(5)
         deadline = time.monotonic() + 5
         while not replica.lag and time.monotonic() < deadline:

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("domain", "projections", "schemas", "storage", "producers", "consumers", "hotline")
+PACKAGES = ("domain", "projections", "schemas", "storage", "producers", "consumers", "hotline", "access")
 
 #: what the pure core (domain/, projections/, schemas/) may not import: adapters, entry points, I/O
 _PURE_MAY_NOT = frozenset(
-    ("storage", "consumers", "producers", "hotline")
+    ("storage", "consumers", "producers", "hotline", "access")
     + ("kafka", "aiokafka", "faust", "sqlite3", "starlette", "uvicorn")
 )
 #: package -> the top-level packages its modules may not import
@@ -26,6 +26,11 @@ FORBIDDEN: dict[str, frozenset[str]] = {
     "storage": frozenset({"consumers", "producers", "hotline", "kafka", "faust"}),
     "producers": frozenset({"hotline"}),
     "consumers": frozenset({"hotline"}),
+    # roles, tokens and the HTTP gate: below the adapters, on schemas/ only
+    "access": frozenset(
+        ("domain", "projections", "storage", "consumers", "producers", "hotline")
+        + ("kafka", "aiokafka", "faust")
+    ),
 }
 
 

@@ -1,0 +1,207 @@
+"""The commands on the embedded log: ingest, state, check, explain, replay; schema and demo."""
+
+from __future__ import annotations
+
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import msgspec
+import typer
+
+from consumers.embedded import DEFAULT_LOG, DecisionNotRecorded
+from hotline import render
+from hotline.errors import REFUSED_LINES, OperatorError, fail, guard_kafka, guarded
+from hotline.opening import load, open_log, when
+from hotline.options import AsOf, Json, LogOption, Namespace, PolicyOption, ReplayUpto, Servers, StateUpto
+from producers.event_time import EventTimeBounds
+from producers.ingest import IngestStopped, ingest_files, write_rejects
+from producers.validate import explain_decode_error, key_problems
+from projections.explain import explain as explain_subject
+from schemas.derived import CallRequest
+
+
+def _print_json(obj: Any) -> None:
+    sys.stdout.buffer.write(msgspec.json.format(msgspec.json.encode(obj), indent=2) + b"\n")
+
+
+@guarded
+def ingest(
+    files: Annotated[list[Path], typer.Argument(help="JSON Lines files of facts.")],
+    log: LogOption = DEFAULT_LOG,
+    policy: PolicyOption = None,
+    rejects: Annotated[
+        Path | None, typer.Option(help="Where bad lines go (default: FILE.rejects.jsonl).")
+    ] = None,
+) -> None:
+    """Append facts to the log (creating it); bad lines are reported and written to a rejects file.
+
+    Each bad line is reported with its line, field and reason, and the rejects file is replaced on
+    each run. Exit status: 0 every line landed; 3 some lines were refused (the others landed); 2 an
+    operator mistake (one line says which); 1 an internal error."""
+    EventTimeBounds.from_env()  # a bad HOTLINE_MAX_SKEW / HOTLINE_EPOCH stops the run before it starts
+    for path in files:
+        if not path.is_file():
+            raise OperatorError(f"{path}: no such file")
+    hl = open_log(log, policy, create=True)
+    from rich.progress import Progress
+
+    stopped: IngestStopped | None = None
+    with Progress(console=render.console, transient=True) as bar:
+        task = bar.add_task("ingesting", total=sum(p.stat().st_size for p in files))
+        try:
+            report = ingest_files(hl.log, files, lambda n: bar.advance(task, n))
+        except IngestStopped as e:  # what was committed stays; its rejects are still written
+            stopped, report = e, e.report
+    render.rejections(report.rejected)
+    target = rejects or files[0].with_name(files[0].name + ".rejects.jsonl")
+    if report.rejected or target.exists():  # the file belongs to this run: no stale lines from the last
+        write_rejects(target, report.rejected)
+    if report.rejected:
+        render.console.print(f"rejects written to {render.safe(target)}")
+    if stopped is not None:
+        fail(str(stopped))
+    render.console.print(
+        f"{report.appended} facts appended, {report.duplicates} already on the log, "
+        f"{len(report.rejected)} rejected; log {render.safe(hl.log.path)} now ends at offset "
+        f"{hl.log.end_offset()}"
+    )
+    if report.rejected:
+        raise typer.Exit(REFUSED_LINES)
+
+
+@guarded
+def state(
+    log: LogOption = DEFAULT_LOG,
+    policy: PolicyOption = None,
+    as_of: AsOf = None,
+    json: Json = False,
+    upto_offset: StateUpto = None,
+) -> None:
+    """The projections at an as-of time (default: now): blacklist, counters, tallies, plans, cases..."""
+    hl = open_log(log, policy)
+    t = when(as_of, hl.policy.tz, "--as-of") or datetime.now(hl.policy.tz)
+    snap = hl.snapshot(t, upto_offset)
+    _print_json(snap) if json else render.state(snap, hl.policy.tz)
+
+
+#: The `check` option that gives each field of the request.
+_OPTION = {
+    "account_id": "--account",
+    "number": "--number",
+    "barcode": "--barcode",
+    "stated_model": "--model",
+    "stated_site": "--site",
+    "at": "--at",
+}
+
+
+@guarded
+def check(
+    account: Annotated[str, typer.Option(help="Engineer account.")],
+    number: Annotated[str, typer.Option(help="Caller's phone number.")],
+    barcode: Annotated[str, typer.Option(help="Device barcode or authorisation code.")],
+    model: Annotated[str, typer.Option(help="Product model the caller states.")],
+    site: Annotated[str, typer.Option(help="Customer site the caller states.")],
+    at: Annotated[str | None, typer.Option(help="When the call comes in (default: now).")] = None,
+    log: LogOption = DEFAULT_LOG,
+    policy: PolicyOption = None,
+    json: Json = False,
+) -> None:
+    """May this call through? Every reason, in a stable order; the answer is recorded on the log."""
+    hl = open_log(log, policy)
+    fields: dict[str, object] = {"account_id": account, "number": number, "barcode": barcode}
+    fields |= {"stated_model": model, "stated_site": site, "at": when(at, hl.policy.tz, "--at")}
+    try:
+        request = msgspec.convert(fields, CallRequest)
+    except msgspec.ValidationError as e:
+        field, reason = explain_decode_error(e)
+        raise OperatorError(f"{_OPTION.get(field or '', field or 'the request')}: {reason}") from None
+    if problems := key_problems(request):
+        field, reason = problems[0]
+        raise OperatorError(f"{_OPTION.get(field, field)}: {reason}")
+    try:
+        decision = hl.check(request)
+    except DecisionNotRecorded as e:  # an answer off the record is no answer: one line, exit 2
+        fail(str(e))
+    _print_json(decision) if json else render.decision(decision, hl.policy.tz)
+
+
+@guarded
+def explain(
+    kind: Annotated[Literal["account", "number", "company"], typer.Argument(help="account|number|company")],
+    subject: Annotated[str, typer.Argument(help="Its id or number.")],
+    log: LogOption = DEFAULT_LOG,
+    policy: PolicyOption = None,
+    as_of: AsOf = None,
+    json: Json = False,
+) -> None:
+    """The chain from facts to violations to penalties for one subject, with the policy version."""
+    hl = open_log(log, policy)
+    t = when(as_of, hl.policy.tz, "--as-of")
+    result = explain_subject(hl.state(t), kind, subject, t)
+    _print_json(result) if json else render.explanation(result, hl.policy.tz)
+
+
+@guarded
+def replay(
+    log: LogOption = DEFAULT_LOG,
+    policy: PolicyOption = None,
+    as_of: AsOf = None,
+    upto_offset: ReplayUpto = None,
+    from_kafka: Annotated[bool, typer.Option(help="Read the facts topic from offset 0 instead.")] = False,
+    servers: Servers = None,
+    namespace: Namespace = None,
+) -> None:
+    """Rebuild every projection from the log (or Kafka) and print a digest, to compare two runs."""
+    if from_kafka:
+        from consumers.kafka_replay import replay_from_kafka
+
+        history = load(policy)
+        t = when(as_of, history.latest.tz, "--as-of")
+        digest, n, took = guard_kafka(lambda: replay_from_kafka(servers, namespace, t, history))
+        render.console.print(
+            f"replayed {n} facts from Kafka in {took:.2f}s ({n / max(took, 1e-9):,.0f} facts/s)"
+        )
+        print(f"digest {digest}")
+        return
+    hl = open_log(log, policy)
+    t = when(as_of, hl.policy.tz, "--as-of")
+    started = time.perf_counter()
+    digest, snap = hl.replay_digest(t, upto_offset)
+    took = time.perf_counter() - started
+    n = hl.log.count()
+    render.console.print(
+        f"replayed {n} facts in {took:.2f}s ({n / max(took, 1e-9):,.0f} facts/s), as of "
+        f"{t.isoformat() if t else 'the end of the log'}"
+    )
+    print(f"digest {digest}")
+
+
+@guarded
+def schema(
+    out: Annotated[Path, typer.Option(help="Directory for the JSON Schema files.")] = Path("schemas/json"),
+) -> None:
+    """Export the JSON Schema of the facts, the derived events and the admission request."""
+    from schemas.jsonschema import export
+
+    for path in export(out):
+        render.console.print(f"wrote {render.safe(path)}")
+
+
+@guarded
+def demo(
+    log: Annotated[Path, typer.Option("--log", help="A fresh log for the demo.")] = Path("hotline-demo.db"),
+    seed: int = 7,
+    companies: int = 300,
+    engineers: int = 3000,
+    months: int = 4,
+) -> None:
+    """Generate a realistic synthetic stream, ingest it, and show what the rules made of it."""
+    from hotline.demo import run_demo
+
+    if log.is_dir():
+        raise OperatorError(f"--log {log}: is a directory, not a log file")
+    run_demo(log, seed, companies, engineers, months)
