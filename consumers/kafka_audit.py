@@ -7,6 +7,7 @@ from __future__ import annotations
 import msgspec
 
 from domain.policy import Policy, load_policy
+from domain.policy_history import PolicyHistory, as_history
 from projections.audit import AuditRow, audit
 from projections.fold import project
 from schemas.derived import AdmissionDecision
@@ -23,11 +24,14 @@ def read_decisions(servers: str | None, namespace: str | None) -> tuple[list[Adm
     from kafka.errors import KafkaError
 
     from consumers.kafka_log import bootstrap, topic_name
+    from consumers.kafka_security import client_settings
 
     servers = servers or bootstrap()
     topic = topic_name(DERIVED["admission-decisions"], namespace)
     try:
-        consumer = KafkaConsumer(bootstrap_servers=servers, enable_auto_commit=False, group_id=None)
+        consumer = KafkaConsumer(
+            bootstrap_servers=servers, enable_auto_commit=False, group_id=None, **client_settings()
+        )
     except KafkaError as err:
         raise ConnectionError(f"cannot read {topic} from {servers}: {err}") from None
     try:
@@ -56,12 +60,14 @@ def read_decisions(servers: str | None, namespace: str | None) -> tuple[list[Adm
 
 
 def audit_from_kafka(
-    servers: str | None, namespace: str | None, policy: Policy | None = None
+    servers: str | None, namespace: str | None, policy: Policy | PolicyHistory | None = None
 ) -> tuple[list[AuditRow], list[str]]:
-    """The audit rows, and the records of the decisions topic that could not be read."""
+    """The audit rows, and the records of the decisions topic that could not be read. Each decision
+    is judged again under the version in force at its own time."""
     from consumers.kafka_replay import read_facts
 
-    policy = policy or load_policy()
+    history = as_history(policy or load_policy())
     decisions, undecodable = read_decisions(servers, namespace)
-    state = project(read_facts(servers, namespace), policy)
-    return audit(state, decisions, policy), undecodable
+    state = project(read_facts(servers, namespace), history)
+    rows = [row for d in decisions for row in audit(state, [d], history.at(d.at))]
+    return rows, undecodable

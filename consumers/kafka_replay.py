@@ -209,3 +209,19 @@ def replay_from_kafka(
     state = project(facts, policy, as_of)
     result = digest(snapshot(state, as_of))
     return result, len(facts), time.perf_counter() - started
+
+
+def replay_with_manifest(
+    servers: str | None,
+    namespace: str | None,
+    as_of: datetime | None,
+    policy: Policy | PolicyHistory | None = None,
+) -> tuple[str, int, float, Manifest]:
+    """As `replay_from_kafka` with the "fetch" reader, plus the manifest of what was read: per partition
+    the end offset, the record count and the head of the chain the reader computed over the records."""
+    policy = policy or load_policy()
+    started = time.perf_counter()
+    facts, manifest = read_with_manifest(servers, namespace)
+    state = project(facts, policy, as_of)
+    result = digest(snapshot(state, as_of))
+    return result, len(facts), time.perf_counter() - started, manifest

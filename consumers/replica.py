@@ -73,6 +73,8 @@ class Replica:
         self.records = 0  # records read from the topic (re-sent facts included)
         self.error: str | None = None
         self.lag: dict[int, int] = {}  # partition -> records not read yet, as of the last look
+        # partition -> next offset, of the records behind the state served (an admission's known_offsets)
+        self.known: dict[int, int] = {}
         self.stored: dict[int, int] | None = None  # with a store: offsets up to which it holds every fact
         self._folds: OrderedDict[tuple[datetime | None, int], State] = OrderedDict()
         self._fold_lock = threading.Lock()  # one fold at a time: each may need a whole projection of memory
@@ -116,9 +118,12 @@ class Replica:
         return replica
 
     # --- feeding --------------------------------------------------------------------------------
-    def add(self, batch: Sequence[Fact], materialise: bool = True) -> int:
+    def add(
+        self, batch: Sequence[Fact], materialise: bool = True, positions: dict[int, int] | None = None
+    ) -> int:
         """Apply a batch; `materialise` refolds now, in the feeder and outside the lock, rather than
-        leaving it to the next read."""
+        leaving it to the next read. `positions`: the topic's per-partition offsets once the batch is
+        read; they become `known` together with the state they built, never before it."""
         with self.lock:
             new = self.projector.add(batch)
             self.records += len(batch)
@@ -127,6 +132,7 @@ class Replica:
                 self._latest = self.projector.latest
             if not self.projector.stale:
                 self._served = self.projector.state()
+                self.known = positions if positions is not None else self.known
                 return new
             if not materialise:
                 return new
@@ -138,6 +144,7 @@ class Replica:
                 self.refolding = False
         with self.lock:
             self._served = state
+            self.known = positions if positions is not None else self.known
         return new
 
     def start(self) -> None:
@@ -165,7 +172,7 @@ class Replica:
                         self.add(batch, materialise=False)
                         if self._stop.is_set():
                             return
-                    self.add([])  # the one refold the drain left pending
+                    self.add([], positions=reader.positions())  # the one refold the drain left pending
                     freeze_long_lived()
                     self._ready.set()
                     self.error = None
@@ -179,7 +186,7 @@ class Replica:
                 looked = 0.0
                 while not self._stop.is_set():
                     if batch := reader.poll(200):
-                        self.add(batch)
+                        self.add(batch, positions=reader.positions())
                         self._remember(reader)
                     if time.monotonic() - looked >= LAG_EVERY:
                         self.lag, looked = reader.lag(), time.monotonic()

@@ -10,9 +10,12 @@ from __future__ import annotations
 import typer
 
 from hotline.broker import broker
-from hotline.commands_audit import audit
+from hotline.commands_audit import audit, whatif
 from hotline.commands_embedded import check, demo, explain, ingest, replay, schema, state
 from hotline.commands_kafka import ingest_server, produce, serve, topics, worker
+from hotline.commands_report import report
+from hotline.commands_status import status
+from hotline.commands_verify import verify
 from hotline.tokens import tokens
 
 app = typer.Typer(
@@ -22,13 +25,30 @@ app = typer.Typer(
     help="Governance of the partner support line: rules, blacklist, admission, audit.",
 )
 
-for command in (ingest, state, check, explain, replay, audit, schema, demo, topics, produce, worker, serve):
+for command in (
+    ingest,
+    state,
+    status,
+    check,
+    explain,
+    replay,
+    verify,
+    audit,
+    whatif,
+    schema,
+    demo,
+    topics,
+    produce,
+    worker,
+    serve,
+):
     app.command()(command)
 app.command("ingest-server")(ingest_server)
 
 # Sub-command groups.
 app.add_typer(broker, name="broker")
 app.add_typer(tokens, name="tokens")
+app.add_typer(report, name="report")
 
 
 def main() -> None:

@@ -109,8 +109,12 @@ def check(
     log: LogOption = DEFAULT_LOG,
     policy: PolicyOption = None,
     json: Json = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Answer without recording the answer on the log.")
+    ] = False,
 ) -> None:
-    """May this call through? Every reason, in a stable order; the answer is recorded on the log."""
+    """May this call through? Every reason, in a stable order; the answer is recorded on the log
+    (with --dry-run it is not: a what-if for a person, never what the line did)."""
     hl = open_log(log, policy)
     fields: dict[str, object] = {"account_id": account, "number": number, "barcode": barcode}
     fields |= {"stated_model": model, "stated_site": site, "at": when(at, hl.policy.tz, "--at")}
@@ -123,10 +127,13 @@ def check(
         field, reason = problems[0]
         raise OperatorError(f"{_OPTION.get(field, field)}: {reason}")
     try:
-        decision = hl.check(request)
+        decision = hl.check(request, record=not dry_run)
     except DecisionNotRecorded as e:  # an answer off the record is no answer: one line, exit 2
         fail(str(e))
-    _print_json(decision) if json else render.decision(decision, hl.policy.tz)
+    if json:  # a dry run says so in the answer itself, so a script cannot take it for a record
+        _print_json(msgspec.to_builtins(decision) | {"recorded": False} if dry_run else decision)
+    else:
+        render.decision(decision, hl.policy.tz, recorded=not dry_run)
 
 
 @guarded
@@ -154,30 +161,60 @@ def replay(
     from_kafka: Annotated[bool, typer.Option(help="Read the facts topic from offset 0 instead.")] = False,
     servers: Servers = None,
     namespace: Namespace = None,
+    json: Json = False,
 ) -> None:
-    """Rebuild every projection from the log (or Kafka) and print a digest, to compare two runs."""
+    """Rebuild every projection from the log (or Kafka) and print a digest, to compare two runs.
+
+    Beside the digest, a manifest of what was read, so two auditors can tell that they read the same
+    records: for the log, the record count, end offset and chain head (`hotline verify` checks that
+    head against the bodies); from Kafka, per partition the end offset, record count and the head the
+    reader computed over the records (docs/audit.md)."""
     if from_kafka:
-        from consumers.kafka_replay import replay_from_kafka
+        from consumers.kafka_replay import replay_with_manifest
 
         history = load(policy)
         t = when(as_of, history.latest.tz, "--as-of")
-        digest, n, took = guard_kafka(lambda: replay_from_kafka(servers, namespace, t, history))
+        digest, n, took, manifest = guard_kafka(lambda: replay_with_manifest(servers, namespace, t, history))
+        parts = [
+            {"partition": p.partition, "end_offset": p.end_offset, "records": p.records, "head": p.head}
+            for p in manifest.partitions
+        ]
+        shown: dict[str, object] = {"source": "kafka", "records": manifest.records, "partitions": parts}
+        shown["fingerprint"] = manifest.fingerprint
+        if json:
+            _print_json({"digest": digest, "manifest": shown, "facts": n, "seconds": took})
+            return
         render.console.print(
             f"replayed {n} facts from Kafka in {took:.2f}s ({n / max(took, 1e-9):,.0f} facts/s)"
         )
         print(f"digest {digest}")
+        for p in manifest.partitions:  # end offset: the next one to be written, as Kafka counts
+            print(f"manifest {p}")
+        print(f"manifest {manifest.records} records, fingerprint {manifest.fingerprint}")
         return
+    from storage.log_chain import head_upto
+
     hl = open_log(log, policy)
     t = when(as_of, hl.policy.tz, "--as-of")
     started = time.perf_counter()
+    records, end, head = head_upto(hl.log.db, upto_offset)
     digest, snap = hl.replay_digest(t, upto_offset)
     took = time.perf_counter() - started
-    n = hl.log.count()
+    if upto_offset is None and (now := hl.log.end_offset()) != end:  # a writer appended meanwhile
+        render.err_console.print(
+            f"warning: the log grew from offset {end} to {now} during the replay; for a manifest that "
+            f"matches the digest exactly, replay with --upto-offset {now}"
+        )
+    if json:
+        shown = {"source": "log", "records": records, "end_offset": end, "head": head.hex()}
+        _print_json({"digest": digest, "manifest": shown, "facts": records, "seconds": took})
+        return
     render.console.print(
-        f"replayed {n} facts in {took:.2f}s ({n / max(took, 1e-9):,.0f} facts/s), as of "
+        f"replayed {records} facts in {took:.2f}s ({records / max(took, 1e-9):,.0f} facts/s), as of "
         f"{t.isoformat() if t else 'the end of the log'}"
     )
     print(f"digest {digest}")
+    print(f"manifest log: {records} records to offset {end}, head {head.hex()}")
 
 
 @guarded

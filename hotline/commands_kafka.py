@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from hotline import render
-from hotline.errors import OperatorError, fail, guard_kafka, guarded
+from hotline.errors import REFUSED_LINES, OperatorError, fail, guard_kafka, guarded
 from hotline.opening import one_pack
 from hotline.options import Namespace, PolicyOption, Servers
 from producers.event_time import EventTimeBounds
@@ -33,7 +33,10 @@ def produce(
     servers: Servers = None,
     namespace: Namespace = None,
 ) -> None:
-    """Validate facts and publish them to Kafka, keyed by subject; bad lines go to the rejects topic."""
+    """Validate facts and publish them to Kafka, keyed by subject; bad lines go to the rejects topic.
+
+    Exit status as for `ingest`: 0 every line published; 3 some lines were refused (the others were
+    published); 2 an operator mistake; 1 an internal error."""
     from producers.kafka_producer import PublishError, main_produce
 
     EventTimeBounds.from_env()  # a bad HOTLINE_MAX_SKEW / HOTLINE_EPOCH stops the run before it starts
@@ -46,6 +49,8 @@ def produce(
         fail(str(e))
     render.rejections(report.rejected, where=" (all on the rejects topic)")
     render.console.print(render.safe(report.summary()))
+    if report.rejected:
+        raise typer.Exit(REFUSED_LINES)
 
 
 @guarded
@@ -80,8 +85,30 @@ def serve(
         Path | None,
         typer.Option(help="keep facts and checkpoints here: a restart resumes instead of reading from 0"),
     ] = None,
+    log: Annotated[
+        Path | None,
+        typer.Option(
+            "--log",
+            help="serve the embedded log FILE instead of the facts topic: no broker at all "
+            "(decisions are recorded on the log; the dashboard is at /, docs/dashboard.md)",
+        ),
+    ] = None,
 ) -> None:
-    """The query API for dashboards and call routing (admission, blacklist, counters, explain)."""
+    """The query API and dashboard (admission, blacklist, counters, explain), on Kafka or on --log FILE."""
+    if log is not None:
+        from access.tokens import TokenStoreError
+        from consumers.api.embedded_source import main_serve_embedded
+        from hotline.opening import open_log
+
+        if state_dir is not None:  # (--servers/--namespace may come from the environment: ignored)
+            raise OperatorError("--state-dir is for a replica of Kafka: --log serves the log itself")
+        hotline = open_log(log, policy)  # refuses a missing log, a directory, a bad pack, in one line
+        hotline.log.close()
+        try:
+            main_serve_embedded(host, port, log, hotline.history)
+        except TokenStoreError as e:  # no token: the operator's to fix, like a missing log
+            raise OperatorError(str(e)) from None
+        return
     from consumers.api import main_serve
 
     pack = one_pack(policy)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
+from contextlib import closing
 from datetime import datetime, tzinfo
 from pathlib import Path
 
@@ -28,7 +30,21 @@ def open_log(log: Path, policy: Sequence[Path] | None, create: bool = False) -> 
         raise OperatorError(
             f"--log {log}: no such log (only `hotline ingest` creates one; check the path or HOTLINE_LOG)"
         )
+    if not create and not _holds_facts(log):
+        raise OperatorError(f"--log {log}: not a hotline log (a SQLite file without its facts table)")
     return Hotline(EmbeddedLog(log), history)
+
+
+def _holds_facts(log: Path) -> bool:
+    """Whether the file is a log at all, asked read-only before anything opens it for writing: an
+    empty or foreign SQLite file must not read as a log with nothing on it ("nothing blacklisted").
+    A file that is not SQLite is left to the open, which names it as damaged."""
+    try:
+        with closing(sqlite3.connect(f"{log.resolve().as_uri()}?mode=ro", uri=True)) as db:
+            row = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'facts'").fetchone()
+    except sqlite3.DatabaseError:
+        return True
+    return row is not None
 
 
 def load(paths: Sequence[Path] | None) -> PolicyHistory:

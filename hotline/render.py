@@ -21,6 +21,7 @@ from rich.table import Table
 from domain.phone import for_people
 from projections.audit import AuditRow
 from projections.explain import Explanation
+from projections.standing import Standing
 from projections.view import Snapshot
 from schemas.derived import AdmissionDecision
 
@@ -61,15 +62,30 @@ def rejections(rejected: Sequence[Refusal], limit: int = 20, where: str = "") ->
 
 
 def when(t: datetime | None, tz: tzinfo) -> str:
-    return "for ever" if t is None else t.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+    """A time on the line's calendar with its offset, so that nobody reads it in their own zone."""
+    if t is None:
+        return "for ever"
+    local = t.astimezone(tz)
+    return local.strftime("%Y-%m-%d %H:%M ") + local.isoformat()[-6:]  # "+08:00" (isoformat's offset)
 
 
-def decision(d: AdmissionDecision, tz: tzinfo) -> None:
+def day(t: datetime | None, tz: tzinfo) -> str:
+    """The date alone, for tables whose header names the zone once (`zone`)."""
+    return "for ever" if t is None else t.astimezone(tz).strftime("%Y-%m-%d")
+
+
+def zone(tz: tzinfo) -> str:
+    """The zone's name for a header ("Asia/Shanghai"), or its offset when it has no name."""
+    return getattr(tz, "key", None) or datetime.now(tz).strftime("%z")
+
+
+def decision(d: AdmissionDecision, tz: tzinfo, recorded: bool = True) -> None:
     verdict = "[bold green]ADMITTED[/]" if d.admitted else "[bold red]REFUSED[/]"
+    record = f"decision {safe(d.id)}" if recorded else "dry run: not recorded"
     console.print(
         f"{verdict}  account {safe(d.request.account_id)} from {safe(for_people(d.request.number))}"
         f" at {when(d.at, tz)}"
-        f"  (policy {safe(d.policy_version)}, decision {safe(d.id)})"
+        f"  (policy {safe(d.policy_version)}, {record})"
     )
     for r in d.reasons:
         console.print(f"  - [yellow]{safe(r.code)}[/]: {safe(r.detail)}")
@@ -86,7 +102,8 @@ def audit_row(row: AuditRow, tz: tzinfo) -> None:
 
 def state(snap: Snapshot, tz: tzinfo, limit: int = 10) -> None:
     in_force = [e.penalty for e in snap.blacklist if e.status == "in force"]
-    by_kind = Counter(p.subject_kind for p in in_force)
+    # subjects, not entries: a company with two overlapping penalties is one company
+    by_kind = Counter(kind for kind, _ in {(p.subject_kind, p.subject) for p in in_force})
     console.print(
         f"[bold]State as of {when(snap.as_of, tz) if snap.as_of else 'the end of the log'}[/]"
         f" (policy {safe(snap.policy_version)})"
@@ -95,11 +112,13 @@ def state(snap: Snapshot, tz: tzinfo, limit: int = 10) -> None:
         f"Blacklisted now: {by_kind['account']} accounts, {by_kind['number']} numbers, "
         f"{by_kind['company']} companies"
     )
-    table = Table("subject", "rule", "from", "until", title=f"Blacklist in force (latest {limit})")
+    table = Table(
+        "subject", "rule", "from", "until", title=f"Blacklist in force (latest {limit}; dates {zone(tz)})"
+    )
     for p in sorted(in_force, key=lambda p: p.at, reverse=True)[:limit]:
         shown = for_people(p.subject) if p.subject_kind == "number" else p.subject
         subject, rule = safe(f"{p.subject_kind} {shown}"), safe(p.rule)
-        table.add_row(subject, rule, when(p.at, tz)[:10], when(p.end(), tz)[:10])
+        table.add_row(subject, rule, day(p.at, tz), day(p.end(), tz))
     console.print(table)
     rules = Counter(v.rule for v in snap.violations if v.annulled_at is None)
     table = Table("rule", "confirmed violations", title="Violations")
@@ -134,3 +153,43 @@ def explanation(e: Explanation, tz: tzinfo) -> None:
         )
         if link.causes:
             console.print(f"      [dim]caused by {safe(', '.join(link.causes))}[/]")
+
+
+def _subject(kind: str, subject: str) -> str:
+    return safe(f"{kind} {for_people(subject) if kind == 'number' else subject}")
+
+
+def standing(s: Standing, tz: tzinfo, indent: str = "") -> None:
+    """Blacklisted or not at the as-of time, until when (the union of the periods), why, what lifts it."""
+    unknown = "" if s.known else " (not on the log)"
+    if not s.blacklisted:
+        console.print(
+            f"{indent}[bold]{_subject(s.subject_kind, s.subject)}[/]{unknown}: [green]not blacklisted[/]"
+        )
+    else:
+        console.print(
+            f"{indent}[bold]{_subject(s.subject_kind, s.subject)}[/]{unknown}: [red]blacklisted[/]"
+            + (
+                f" until {when(s.until, tz)}"
+                if s.until
+                else " for ever"
+                if s.subject_kind != "person"
+                else ""
+            )
+        )
+    for r in s.reasons:
+        console.print(
+            f"{indent}  because {safe(r.rule)} (violation {safe(r.violation_id)}): {safe(r.penalty_id)}"
+            f" from {when(r.start, tz)} until {when(r.until, tz)}"
+            f"  [dim]({safe(r.status)}, policy {safe(r.policy_version)})[/]"
+        )
+    for way in s.lifted_by:
+        shown = f"time, at {when(s.until, tz)}" if way.startswith("time:") else safe(way)
+        console.print(f"{indent}  lifted by: {shown}")
+    if s.all_certificates_revoked_at is not None:
+        console.print(
+            f"{indent}  every certificate revoked for ever at {when(s.all_certificates_revoked_at, tz)}"
+            " (three revoked): the line refuses this account whatever the blacklist says"
+        )
+    for linked in s.linked:
+        standing(linked, tz, indent + "  ")

@@ -7,6 +7,9 @@ also goes to the rejects topic under the key "http:{request_id}:{line}". `line` 
 JSON Lines body, or elements (from 1) of a JSON array. The client may name the request with an
 `X-Request-Id` header (letters, digits, `.`, `_`, `-`; up to 64), else one is made up.
 
+`GET /metrics` serves the Prometheus metrics of producers.metrics to a token whose role may read
+(docs/metrics.md).
+
 Every request needs `Authorization: Bearer <token>` of a role that may post facts (access.roles):
 `producer:crm` the CRM's facts, `producer:callcentre` the call centre's, `staff` judgements and
 reports. A line of a type the token's role may not post is refused on its own (field "type"), like
@@ -35,7 +38,9 @@ from starlette.routing import Route
 from access.http import JSON_OR_LINES, Gate, principal_of, read_body
 from access.roles import Action, may_post
 from access.tokens import TokenStore, TokenStoreError
+from consumers.metrics_http import RequestMetrics, metrics_route
 from producers.kafka_producer import FactPublisher, PublishError
+from producers.metrics import IngestMetrics
 from producers.sources import Source
 
 MAX_BODY = 64 << 20  # 64 MiB: about 250k facts; bigger batches belong in files (`hotline produce`)
@@ -80,9 +85,18 @@ def split_body(body: bytes) -> list[bytes]:
     return [bytes(e) for e in elements]
 
 
-def ingest_app(publisher: FactPublisher, tokens: TokenStore, max_body: int = MAX_BODY) -> Starlette:
+def ingest_app(
+    publisher: FactPublisher,
+    tokens: TokenStore,
+    max_body: int = MAX_BODY,
+    metrics: IngestMetrics | None = None,
+) -> Starlette:
     """POST /facts behind the token gate: only roles that may post facts, each line checked against
-    the types its role may post."""
+    the types its role may post. GET /metrics (a token whose role may read): the publisher's counts
+    and the request latency, in `metrics` (a new registry when not given; `app.state.metrics`)."""
+    metrics = metrics or IngestMetrics()
+    if getattr(publisher, "metrics", None) is None:  # a stand-in publisher (tests) may lack it
+        publisher.metrics = metrics
     gate = Gate(tokens, render=lambda status, message: _error(status, message))
 
     async def post_facts(request: Request) -> Response:
@@ -112,7 +126,12 @@ def ingest_app(publisher: FactPublisher, tokens: TokenStore, max_body: int = MAX
         return _json(IngestAnswer(request_id, report.accepted, report.duplicates, rejected), 202)
 
     guarded = gate.protect(post_facts, Action.POST_FACTS, accepts=JSON_OR_LINES, max_body=max_body)
-    return Starlette(routes=[Route("/facts", guarded, methods=["POST"])])
+    app = Starlette(
+        routes=[Route("/facts", guarded, methods=["POST"]), metrics_route(metrics.registry, tokens)]
+    )
+    app.add_middleware(RequestMetrics, histogram=metrics.requests)
+    app.state.metrics = metrics
+    return app
 
 
 def main_ingest_server(

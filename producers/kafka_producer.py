@@ -45,7 +45,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 from kafka import KafkaProducer
@@ -62,6 +62,9 @@ from schemas import facts as f
 from schemas.codec import fact_to_json, normalise
 from schemas.facts import TAG_OF, Fact
 from schemas.topics import FACTS, REJECTS, fact_key
+
+if TYPE_CHECKING:  # the metrics pull in the HTTP stack; `hotline produce` has no use for it
+    from producers.metrics import IngestMetrics
 
 log = logging.getLogger(__name__)
 
@@ -199,6 +202,7 @@ class FactPublisher:
         self._lock = threading.RLock()  # publish -> catch_up re-enters
         self._partition_of: dict[bytes, int] = {}
         self._reader: FactReader | None = None
+        self.metrics: IngestMetrics | None = None  # set by a process that serves /metrics
         config: dict[str, Any] = {
             "client_id": f"hotline-producer-{role}",
             "acks": "all",
@@ -340,8 +344,14 @@ class FactPublisher:
             started = time.perf_counter()
             try:
                 self._send(candidates, report)
+            except Exception:
+                if self.metrics is not None:
+                    self.metrics.publish_failed()
+                raise
             finally:
                 report.send_seconds = _since(started)
+        if self.metrics is not None:
+            self.metrics.batch(report.accepted, report.duplicates, report.rejected)
         return report
 
     def send_valid(self, facts: Sequence[Fact]) -> int:

@@ -4,7 +4,8 @@ did stays what it did"); this is a view, shared by the embedded log and the Kafk
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from datetime import datetime
 
 import msgspec
 
@@ -35,4 +36,41 @@ def audit(view: AdmissionView, decisions: Iterable[AdmissionDecision], policy: P
     for decision in decisions:
         now = admit_call(view, decision.request, decision.at, policy)
         rows.append(AuditRow(decision=decision, now_admitted=not now, now_reasons=now))
+    return rows
+
+
+class DraftRow(msgspec.Struct, frozen=True, kw_only=True):
+    """A recorded decision whose answer a draft policy would change: the answer with everything known
+    now under the recorded history, and under the history with the draft."""
+
+    decision: AdmissionDecision
+    recorded_admitted: bool
+    recorded_reasons: tuple[Reason, ...]
+    draft_admitted: bool
+    draft_reasons: tuple[Reason, ...]
+
+
+def under_draft(
+    recorded: AdmissionView,
+    draft: AdmissionView,
+    decisions: Iterable[AdmissionDecision],
+    recorded_policy: Callable[[datetime], Policy],
+    draft_policy: Callable[[datetime], Policy],
+) -> list[DraftRow]:
+    """The decisions whose answer the draft alone changes. Both sides use everything known now, so a
+    fact that arrived after the call does not show up as the draft's doing."""
+    rows = []
+    for decision in decisions:
+        before = admit_call(recorded, decision.request, decision.at, recorded_policy(decision.at))
+        after = admit_call(draft, decision.request, decision.at, draft_policy(decision.at))
+        if _codes(before) != _codes(after):
+            rows.append(
+                DraftRow(
+                    decision=decision,
+                    recorded_admitted=not before,
+                    recorded_reasons=before,
+                    draft_admitted=not after,
+                    draft_reasons=after,
+                )
+            )
     return rows

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 import msgspec
 
@@ -132,16 +132,19 @@ def _held_links(state: State, kind: str, subject: str) -> list[Link]:
 def explain(state: State, kind: str, subject: str, as_of: datetime | None) -> Explanation:
     if kind == "number":  # any spelling of a number is the one subject (RULES.md)
         subject = as_subject(subject)
+    # No as-of time means now, as for `state`: an entry that has expired must not read as blacklisted
+    # (it did, judged at the latest link's time, when every penalty was over by now).
+    now = as_of if as_of is not None else datetime.now(UTC)
     penalties = [p for p in state.penalties.values() if p.subject_kind == kind and p.subject == subject]
     about = {"account": "account_id", "number": "number", "company": "company_id"}[kind]
     violation_ids = {p.violation_id for p in penalties}
     violation_ids |= {v.id for v in state.violations.values() if getattr(v, about) == subject}
     chain = [_violation(state.violations[vid]) for vid in violation_ids]
-    chain += [_penalty(p, as_of) for p in penalties]
+    chain += [_penalty(p, now) for p in penalties]
     if kind == "account":
         chain += _account_links(state, subject)
     elif kind == "company":
-        chain += _company_links(state, subject, as_of)
+        chain += _company_links(state, subject, now)
     if kind != "company":
         chain += [
             _link(s, "suspicion", f"{s.rule}: {s.detail}", "awaiting staff")
@@ -155,8 +158,7 @@ def explain(state: State, kind: str, subject: str, as_of: datetime | None) -> Ex
         "company": subject in state.companies,
         "number": bool(chain) or any(c.number == subject for c in state.calls.values()),
     }[kind]
-    t = as_of or max((link.at for link in chain), default=None)
-    blacklisted = t is not None and bool(state.active_penalties(kind, subject, t))
+    blacklisted = bool(state.active_penalties(kind, subject, now))
     return Explanation(
         subject_kind=kind, subject=subject, as_of=as_of, known=known, blacklisted=blacklisted, chain=chain
     )

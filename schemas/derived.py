@@ -158,7 +158,9 @@ class AdmissionDecision(msgspec.Struct, kw_only=True, tag_field="type", tag="adm
     request: RecordedCall  # a CallRequest when made; decoded leniently, as recorded
     admitted: bool
     reasons: tuple[Reason, ...]
-    known_up_to: int  # log offset the answer was based on (record time)
+    known_up_to: int  # embedded: the log offset the answer was based on; Kafka: the facts it held
+    # Kafka: partition -> next offset of the facts topic behind the answer (record time, per partition)
+    known_offsets: dict[int, int] | None = None
 
 
 class SlaBreach(Derived, tag="case.sla_breached"):

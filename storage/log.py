@@ -1,7 +1,8 @@
 """The embedded event log: a durable, append-only SQLite file with offsets. No broker needed.
 
 Facts are stored as MessagePack, once per id. Admission decisions, which record what the line
-answered at the time, go to their own append-only table. Nothing is ever updated or deleted.
+answered at the time, go to their own append-only table. Nothing is ever updated or deleted. Each row
+of both tables carries a hash-chain link to the row before it (storage.log_chain; docs/audit.md).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from schemas.codec import batch_from_msgpack, to_msgpack
 from schemas.derived import AdmissionDecision
 from schemas.facts import TAG_OF, AnyFact, Fact
 from schemas.upcast import same_fact
+from storage.chain import Verdict, link
+from storage.log_chain import CHAIN_SCHEMA, TABLES, add_links, has_links, last_link, record_head, verify_table
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS facts (
@@ -27,12 +30,14 @@ CREATE TABLE IF NOT EXISTS facts (
     id TEXT NOT NULL UNIQUE,
     type TEXT NOT NULL,
     at_us INTEGER NOT NULL,
-    body BLOB NOT NULL
+    body BLOB NOT NULL,
+    link BLOB
 );
 CREATE TABLE IF NOT EXISTS decisions (
     offset INTEGER PRIMARY KEY AUTOINCREMENT,
     id TEXT NOT NULL UNIQUE,
-    body BLOB NOT NULL
+    body BLOB NOT NULL,
+    link BLOB
 );
 """
 
@@ -85,7 +90,10 @@ class EmbeddedLog:
         self.db.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_s * 1000)}")
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.executescript(_SCHEMA)
+        self.db.executescript(_SCHEMA + CHAIN_SCHEMA)
+        if not all(has_links(self.db, table) for table in TABLES):  # a log written before the chain
+            with self.writing():
+                add_links(self.db)  # checks again inside: another process may have just done it
 
     def close(self) -> None:
         self.db.close()
@@ -134,12 +142,15 @@ class EmbeddedLog:
         with self.writing():
             cur = self.db.cursor()
             self._introductions(cur)
+            head = last_link(cur, "facts")  # inside the transaction: no other writer in between
+            end = 0
             for fact in facts:
                 body = to_msgpack(fact)
                 at_us = int(fact.at.timestamp() * 1_000_000)
+                linked = link(head, body)  # over the exact bytes stored
                 cur.execute(
-                    "INSERT OR IGNORE INTO facts (id, type, at_us, body) VALUES (?, ?, ?, ?)",
-                    (fact.id, TAG_OF[type(fact)], at_us, body),
+                    "INSERT OR IGNORE INTO facts (id, type, at_us, body, link) VALUES (?, ?, ?, ?, ?)",
+                    (fact.id, TAG_OF[type(fact)], at_us, body, linked),
                 )
                 if cur.rowcount == 0:
                     (existing,) = cur.execute("SELECT body FROM facts WHERE id = ?", (fact.id,)).fetchone()
@@ -149,8 +160,11 @@ class EmbeddedLog:
                         result.conflicts.append(fact.id)
                     continue
                 result.appended += 1
+                head, end = linked, cur.lastrowid or end
                 if (entity := ENTITY_KEYS.get(type(fact))) is not None:
                     cur.execute(_INTRODUCE, (entity[0], getattr(fact, entity[1]), _micros(fact.at)))
+            if end:
+                record_head(cur, "facts", end, head)
         return result
 
     def _introductions(self, cur: sqlite3.Cursor) -> None:
@@ -230,10 +244,19 @@ class EmbeddedLog:
         return None
 
     def record_decision(self, decision: AdmissionDecision) -> int:
-        cur = self.db.execute(
-            "INSERT INTO decisions (id, body) VALUES (?, ?)", (decision.id, msgspec.msgpack.encode(decision))
-        )
-        return int(cur.lastrowid or 0)
+        body = msgspec.msgpack.encode(decision)
+        with self.writing():  # the last link read and the row written under one lock
+            cur = self.db.cursor()
+            linked = link(last_link(cur, "decisions"), body)
+            insert = "INSERT INTO decisions (id, body, link) VALUES (?, ?, ?)"
+            cur.execute(insert, (decision.id, body, linked))
+            offset = int(cur.lastrowid or 0)
+            record_head(cur, "decisions", offset, linked)
+        return offset
+
+    def verify(self, table: str, workers: int = 1) -> Verdict:
+        """Check the chain of `facts` or `decisions` (storage.log_chain.verify_table)."""
+        return verify_table(self.db, table, workers)
 
     def decisions(self) -> list[AdmissionDecision]:
         rows = self.db.execute("SELECT body FROM decisions ORDER BY offset")

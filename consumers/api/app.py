@@ -27,6 +27,7 @@ from starlette.responses import Response
 
 from access.http import Gate, read_body
 from access.tokens import TokenStore
+from consumers.api.dashboard import dashboard_routes
 from consumers.api.errors import EXCEPTION_HANDLERS, problem
 from consumers.api.models import (
     BlacklistAnswer,
@@ -51,6 +52,7 @@ from consumers.api.params import (
 )
 from consumers.api.routing import ADMISSION_MAX_BODY, routes
 from consumers.api.status import replica_status
+from consumers.embedded import DecisionNotRecorded
 from consumers.replica import Replica
 from domain.admission import admit_call
 from domain.policy import Policy
@@ -123,15 +125,18 @@ class Api:
     async def decide(self, call: CallRequest) -> AdmissionDecision:
         """admit_call on the live projection; the decision is recorded (admission-decisions topic)."""
         at = call.at or datetime.now(UTC)
-        policy = self.policy
         replica = self.replica
+        # the embedded log may hold an effective-dated history: the version in force at the call
+        policy_at = getattr(replica, "policy_at", None)
+        policy: Policy = policy_at(at) if policy_at is not None else self.policy
 
-        def reasons(state: State) -> tuple[Any, int]:
-            return admit_call(state, call, at, policy), replica.applied
+        def reasons(state: State) -> tuple[Any, int, dict[int, int]]:
+            # `known` is set with the state served, under the same lock: the offsets behind this answer
+            return admit_call(state, call, at, policy), replica.applied, dict(replica.known)
 
         # Admission asks time-indexed questions, so the live state answers any t after the last fact
         # even if a later deadline has fired for another question (its penalty starts after t).
-        found, known = await self._answer(at, reasons, exact=False, fast=True)
+        found, known, offsets = await self._answer(at, reasons, exact=False, fast=True)
         decision = AdmissionDecision(
             id=f"adm-{uuid.uuid4().hex}",
             at=at,
@@ -140,12 +145,15 @@ class Api:
             admitted=not found,
             reasons=found,
             known_up_to=known,
+            known_offsets=offsets or None,
         )
         if self.recorder is not None:
             try:
                 pending = self.recorder(decision)
                 if pending is not None:
                     await pending
+            except DecisionNotRecorded as err:  # the embedded log: an answer off the record is not given
+                raise ApiError(503, str(err)) from None
             except Exception:  # the caller still gets its answer; the failure is logged loudly
                 log.exception("could not record admission decision %s", decision.id)
         return decision
@@ -267,13 +275,16 @@ def _by_id(p: Any) -> str:
 def create_app(
     source: Replica | Projector, tokens: TokenStore, recorder: Recorder | None = None
 ) -> Starlette:
-    """The query API over a replica (kept current from Kafka) or a filled Projector (tests, benches).
+    """The query API over a replica (kept current from Kafka, or from the embedded log:
+    consumers.api.embedded_source) or a filled Projector (tests, benches); the dashboard at /.
 
-    Every route but /health, /ready and /openapi.json needs a token of `tokens` whose role may call
-    it (consumers.api.routing). `recorder` receives every admission decision (main_serve publishes
-    them to admission-decisions)."""
+    Every route but /health, /ready, /openapi.json and the dashboard's page and scripts needs a token
+    of `tokens` whose role may call it (consumers.api.routing, consumers.api.dashboard). `recorder`
+    receives every admission decision (main_serve publishes them to admission-decisions; the embedded
+    source records them on the log)."""
     replica = source if isinstance(source, Replica) else Replica.from_projector(source)
     api = Api(replica, recorder)
+    gate = Gate(tokens, render=problem)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -288,7 +299,7 @@ def create_app(
                 await stop()
 
     app = Starlette(
-        routes=routes(api, Gate(tokens, render=problem)),
+        routes=routes(api, gate) + dashboard_routes(api, gate),
         lifespan=lifespan,
         exception_handlers=EXCEPTION_HANDLERS,
     )

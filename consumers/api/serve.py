@@ -1,4 +1,8 @@
-"""`hotline serve` and `python -m consumers.api`: the API on a replica of the facts topic."""
+"""`hotline serve` and `python -m consumers.api`: the API on a replica of the facts topic.
+
+The app is `create_app`'s, with Prometheus metrics and GET /metrics (`consumers.api.metrics.instrument`,
+docs/metrics.md), and /ready answers 503 while no broker answers (`consumers.api.status.BrokerCheck`).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,9 @@ from pathlib import Path
 from access.tokens import TokenStore, TokenStoreError
 from consumers.api.app import create_app
 from consumers.api.decisions import DecisionPublisher
+from consumers.api.metrics import instrument
 from consumers.api.openapi import OPENAPI_PATH, write_openapi
+from consumers.api.status import BrokerCheck, watch_broker
 from consumers.replica import Replica
 from domain.policy import load_policy
 
@@ -65,7 +71,8 @@ def main_serve(
         logging.getLogger("aiokafka").setLevel(logging.NOTSET)
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     replica = Replica.from_kafka(servers, namespace, policy, state_dir)
-    app = create_app(replica, tokens, DecisionPublisher(servers, namespace))
+    watch_broker(replica, BrokerCheck(servers))  # /ready: 503 while no broker answers
+    app = instrument(create_app(replica, tokens, DecisionPublisher(servers, namespace)), tokens)
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
 
 

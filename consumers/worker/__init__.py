@@ -33,6 +33,9 @@ in faust's transactions (no transaction markers on the derived topics) and the t
 topics stayed empty (so a restart without its data directory would publish everything again): it
 buys nothing here and loses the changelog copy of what was published.
 
+Prometheus metrics (facts applied, lag per partition, refolds, undecodable records) are served on
+HOTLINE_METRICS_PORT + index when that is set, behind a reader token (metrics.py, docs/metrics.md).
+
 Tests ask a worker "what is your digest as of T?" through status.json in its data directory: given
 HOTLINE_DIGEST_AS_OF=T, the worker writes digest(snapshot(state_at(T), T)) with the number of facts
 it covers whenever it is quiet (status.py lists every field).

@@ -9,13 +9,16 @@ from pathlib import Path
 import faust
 from kafka.errors import KafkaError
 
+from access.tokens import TokenStore, TokenStoreError
 from consumers.kafka_log import TopicLayoutError, ensure_topics, topic_name
+from consumers.metrics_http import MetricsServer
 from domain.policy import PolicyError, load_policy
 from schemas.topics import FACTS
 
 from .agent import install
 from .app import make_app
 from .config import WorkerConfig
+from .metrics import metrics_port
 from .offsets import start_group_at
 from .runtime import Runtime
 from .tables import changelog_topics
@@ -58,6 +61,7 @@ def run(config: WorkerConfig, loglevel: str = "warning") -> Runtime:
     except (OSError, PolicyError) as e:
         raise WorkerError(f"cannot load the policy: {e}") from None
     runtime = Runtime(config, policy, started)
+    server = serve_metrics(runtime)
     facts = topic_name(FACTS, config.namespace)
     try:
         # with the changelogs of this worker's tables: faust must find them with their partitions
@@ -79,4 +83,24 @@ def run(config: WorkerConfig, loglevel: str = "warning") -> Runtime:
             raise WorkerError(f"worker {config.index} stopped with exit code {e.code}") from None
     finally:
         runtime.write_status(every=0)
+        if server is not None:
+            server.stop()
     return runtime
+
+
+def serve_metrics(runtime: Runtime) -> MetricsServer | None:
+    """/metrics on HOTLINE_METRICS_PORT + index, behind the token store (consumers.worker.metrics)."""
+    try:
+        where = metrics_port(runtime.config.index)
+        if where is None:
+            return None
+        tokens = TokenStore.for_server()
+    except (ValueError, TokenStoreError) as e:
+        raise WorkerError(f"cannot serve /metrics: {e}") from None
+    try:
+        server = MetricsServer(runtime.metrics.registry, tokens, where.host, where.port).start()
+    except OSError as e:
+        raise WorkerError(f"cannot serve /metrics on {where.host}:{where.port}: {e}") from None
+    runtime.metrics_port = server.port
+    log.info("metrics on http://%s:%d/metrics", where.host, server.port)
+    return server

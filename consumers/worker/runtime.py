@@ -25,6 +25,7 @@ from storage.resume import open_store, save_offsets
 
 from .config import WorkerConfig
 from .emitter import Emitter
+from .metrics import WorkerMetrics
 from .reorder import Reorder
 from .status import LagHistogram, write_status
 
@@ -65,6 +66,8 @@ class Runtime:
         self.drained: dict[str, float] = {}
         self._digest: tuple[int, str | None] = (-1, None)
         self._status_at = 0.0
+        self.metrics = WorkerMetrics(PARTITIONS)
+        self.metrics_port: int | None = None  # where /metrics is served (main.run), for status.json
 
     # --- input -------------------------------------------------------------------------------------
     def drain(self) -> dict[int, int]:
@@ -77,7 +80,8 @@ class Runtime:
         reader = FactReader(self.config.servers, topic, start=self.stored)
         try:
             for batch in reader.drain():
-                self.projector.add(batch)
+                self.metrics.facts_applied.inc(self.projector.add(batch))
+                self.metrics.facts.set(len(self.projector))  # a long drain shows its progress
             positions = {tp.partition: reader.consumer.position(tp) for tp in reader.partitions}
         finally:
             reader.close()
@@ -108,6 +112,7 @@ class Runtime:
                 positions[partition] = offset + 1
         values = [value for _, _, value, _ in records]
         self.received += len(records)
+        self.metrics.records.inc(len(records))
         if self.first_record_at is None:
             self.first_record_at = time.monotonic()
         try:
@@ -121,6 +126,7 @@ class Runtime:
                     kept.append(record)
                 except Exception as e:
                     self.undecodable += 1
+                    self.metrics.undecodable.inc()
                     log.warning("skipped an undecodable record on partition %s: %s", record[0], e)
         add = self.reorder.add
         for (partition, _, _, sent), fact in zip(kept, facts, strict=True):
@@ -145,7 +151,7 @@ class Runtime:
         released = self.reorder.release(idle)
         if released:
             facts = [fact for fact, _ in released]
-            self.projector.add(facts)
+            self.metrics.facts_applied.inc(self.projector.add(facts))
             latest = max(fact.at for fact in facts)
             if self.latest is None or latest > self.latest:
                 self.latest = latest
@@ -167,7 +173,9 @@ class Runtime:
         else:
             state = self.projector.state(self.latest)
         t1 = time.perf_counter()
+        self.metrics.refolded(self.projector)
         await self.emitter.publish(state, self.latest)
+        self.metrics.published(state, self.emitter.sent)
         self.spent["fold"] += t1 - t0
         self.spent["publish"] += time.perf_counter() - t1
         self.spent["publications"] += 1
@@ -207,6 +215,9 @@ class Runtime:
             self.apply(idle)
             await self.publish()
             self.write_status()
+            self.metrics.progress(
+                self.unread(), len(self.projector), self.reorder.pending, self.emitter is not None
+            )
 
     # --- status ------------------------------------------------------------------------------------
     def quiet(self) -> bool:
@@ -248,6 +259,7 @@ class Runtime:
             "spent_s": {k: round(v, 3) for k, v in self.spent.items()},
             "unread": self.unread(),
             "undecodable": self.undecodable,
+            "metrics_port": self.metrics_port,
             "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             "refolds": self.projector.refolds,
             "lag_ms": self.lags.summary(),

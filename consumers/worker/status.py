@@ -6,7 +6,8 @@ buffer), latest (the latest event time applied); ready (tables restored, publish
 derived events published by this worker), records_sent; published_at_s (seconds from the start of
 main_worker to when the current fact count was published); ready_at_s (to when the tables were
 restored and publishing began); first_record_at_s (to when the agent took its first record);
-received (records the agent took); unread {partition: records not read yet}; spent_s {apply, fold,
+received (records the agent took); unread {partition: records not read yet}; metrics_port (where
+/metrics is served, None when HOTLINE_METRICS_PORT is unset); spent_s {apply, fold,
 publish: seconds; publications}; drain {facts, seconds}; lag_ms {n, p50, p99, max}: record
 timestamp to published, per fact read by the agent; and, when the worker was given
 a time T (HOTLINE_DIGEST_AS_OF), digest_as_of, digest = digest(snapshot(state_at(T), T)) and

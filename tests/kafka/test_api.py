@@ -199,6 +199,9 @@ def test_http_admission_agrees_with_in_process_admit_call(
             assert decision.reasons == expected, (request, at)
             assert decision.admitted is (not expected) and decision.at == at
             assert decision.known_up_to == len(fact_set)
+            # the per-partition offsets behind the answer: every record of the topic was read
+            assert decision.known_offsets is not None and set(decision.known_offsets) == {0, 1, 2, 3}
+            assert sum(decision.known_offsets.values()) >= len(fact_set)
             seen.update(r.code for r in expected)
             seen["admitted"] += not expected
             ids.append(decision.id)

@@ -16,9 +16,9 @@ EXAMPLES = Path(__file__).parents[2] / "docs" / "examples" / "facts.jsonl"
 runner = CliRunner()
 
 
-def hotline(*args: str) -> str:
+def hotline(*args: str, code: int = 0) -> str:
     result = runner.invoke(app, list(args))
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == code, result.output
     return result.output
 
 
@@ -50,6 +50,6 @@ def test_produce_then_replay_from_kafka_equals_the_embedded_replay(namespace: st
 def test_a_bad_line_is_reported_and_the_rest_published(namespace: str, tmp_path: Path) -> None:
     source = tmp_path / "mixed.jsonl"
     source.write_text(EXAMPLES.read_text().splitlines()[0] + "\n{oops\n")
-    out = hotline("produce", str(source))
+    out = hotline("produce", str(source), code=3)  # 3: some lines refused, the rest published
     assert "mixed.jsonl:2 field -: not valid JSON" in out
     assert "1 facts published" in out and "1 lines rejected" in out
