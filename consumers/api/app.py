@@ -13,6 +13,7 @@ Run: python -m consumers.api serve --port 8000   (or `hotline serve`); python -m
 from __future__ import annotations
 
 import contextlib
+import inspect
 import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -30,6 +31,7 @@ from access.tokens import TokenStore
 from consumers.api.dashboard import dashboard_routes
 from consumers.api.errors import EXCEPTION_HANDLERS, problem
 from consumers.api.models import (
+    AdmissionAnswer,
     BlacklistAnswer,
     CertificateStatus,
     CompanyCounters,
@@ -71,7 +73,9 @@ from schemas.derived import AdmissionDecision, CallRequest
 
 log = logging.getLogger("hotline.api")
 T = TypeVar("T")
-Recorder = Callable[[AdmissionDecision], Awaitable[None] | None]  # may be async (start/stop hooks too)
+# Records a decision; returns False (or raises) when it could not be recorded. May be async, and may
+# have start/stop hooks.
+Recorder = Callable[[AdmissionDecision], Awaitable[bool | None] | bool | None]
 
 
 class Api:
@@ -122,7 +126,7 @@ class Api:
                 raise _call_problem(err, _QUERY_NAME) from None
         return MsgspecResponse(await self.decide(call))
 
-    async def decide(self, call: CallRequest) -> AdmissionDecision:
+    async def decide(self, call: CallRequest) -> AdmissionAnswer:
         """admit_call on the live projection; the decision is recorded (admission-decisions topic)."""
         at = call.at or datetime.now(UTC)
         replica = self.replica
@@ -147,16 +151,18 @@ class Api:
             known_up_to=known,
             known_offsets=offsets or None,
         )
+        recorded = False  # no recorder: the answer is not on any record, and says so
         if self.recorder is not None:
             try:
-                pending = self.recorder(decision)
-                if pending is not None:
-                    await pending
+                outcome = self.recorder(decision)
+                if inspect.isawaitable(outcome):
+                    outcome = await outcome
+                recorded = outcome is not False
             except DecisionNotRecorded as err:  # the embedded log: an answer off the record is not given
                 raise ApiError(503, str(err)) from None
-            except Exception:  # the caller still gets its answer; the failure is logged loudly
+            except Exception:  # the caller still gets its answer, marked not recorded; logged loudly
                 log.exception("could not record admission decision %s", decision.id)
-        return decision
+        return AdmissionAnswer(**msgspec.structs.asdict(decision), recorded=recorded)
 
     # blacklist ----------------------------------------------------------------------------------
     async def blacklist(self, request: Request) -> Response:

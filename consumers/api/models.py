@@ -12,10 +12,17 @@ from projections.view import (
     BlacklistEntry,
     CompanyCounter,
 )
-from schemas.derived import AllCertificatesRevoked, CertificateRevoked
+from schemas.derived import AdmissionDecision, AllCertificatesRevoked, CertificateRevoked
 
 
 # --- responses ------------------------------------------------------------------------------------
+class AdmissionAnswer(AdmissionDecision, tag="admission.decided"):
+    """The decision as answered over HTTP: `recorded` says whether it is on the record (the topic
+    acknowledged it with acks=all, or the embedded log holds it) before the answer went out."""
+
+    recorded: bool = False
+
+
 class ParameterProblem(msgspec.Struct, kw_only=True):
     parameter: str
     reason: str

@@ -9,6 +9,7 @@ import msgspec
 
 from access.roles import roles_that_may
 from consumers.api.models import (
+    AdmissionAnswer,
     BlacklistAnswer,
     CertificateStatus,
     CompanyCounters,
@@ -20,7 +21,7 @@ from consumers.api.models import (
 )
 from consumers.api.routing import ENDPOINTS
 from projections.explain import Explanation
-from schemas.derived import AdmissionDecision, CallRequest
+from schemas.derived import CallRequest
 
 OPENAPI_PATH = Path(__file__).parents[2] / "docs" / "openapi.json"
 
@@ -61,7 +62,7 @@ def openapi_document() -> dict[str, Any]:
     """The OpenAPI 3.1 document; the schemas are msgspec's JSON Schemas of the response types."""
     _, components = msgspec.json.schema_components(
         [
-            AdmissionDecision,
+            AdmissionAnswer,
             CallRequest,
             BlacklistAnswer,
             SubjectBlacklist,
@@ -87,8 +88,11 @@ def openapi_document() -> dict[str, Any]:
         _param("channel", "query", "partner (default) or customer", schema={"enum": ["partner", "customer"]}),
         _param("at", "query", f"When the call comes in (default now): {_TIME}"),
     ]
-    decision_text = "the decision with every reason, in the order of RULES.md (empty = admitted); recorded"
-    admission_get = _get("May this call through?", admission_params, "AdmissionDecision", decision_text)
+    decision_text = (
+        "the decision with every reason, in the order of RULES.md (empty = admitted); `recorded` says"
+        " whether it was on the record before the answer (acks=all on Kafka, the log with --log)"
+    )
+    admission_get = _get("May this call through?", admission_params, "AdmissionAnswer", decision_text)
     admission_post = {
         "summary": "May this call through? (the request as a JSON body)",
         "requestBody": {

@@ -195,6 +195,7 @@ def test_http_admission_agrees_with_in_process_admit_call(
                 answer = client.get(f"{url}/admission", params=params)
             assert answer.status_code == 200, answer.text
             decision = msgspec.json.decode(answer.content, type=AdmissionDecision)
+            assert answer.json()["recorded"] is True  # acknowledged by the brokers before the answer
             expected = admit_call(states[at], request, at, POLICY)
             assert decision.reasons == expected, (request, at)
             assert decision.admitted is (not expected) and decision.at == at

@@ -14,6 +14,7 @@ import warnings
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 import msgspec
@@ -159,6 +160,27 @@ def test_recorder_receives_each_decision(facts: list[f.Fact], creds: Credentials
         body = c.get("/admission", params=CALL, headers=creds.router).json()
     assert [d.id for d in recorded] == [body["id"]]
     assert recorded[0].request.account_id == "A-1001" and recorded[0].known_up_to == len(facts)
+
+
+def _refuse(decision: AdmissionDecision) -> bool:
+    return False  # the brokers did not acknowledge in time
+
+
+def _fail(decision: AdmissionDecision) -> None:
+    raise ConnectionError("no broker")
+
+
+@pytest.mark.parametrize(
+    ("recorder", "recorded"), [(None, False), (_refuse, False), (_fail, False), (lambda d: None, True)]
+)
+def test_the_answer_says_whether_it_is_on_the_record(
+    facts: list[f.Fact], creds: Credentials, recorder: Any, recorded: bool
+) -> None:
+    """RULES.md: what the line did stays what it did. An answer the record does not hold says so."""
+    with TestClient(create_app(Replica.from_facts(facts, POLICY), creds.store, recorder=recorder)) as c:
+        answer = c.get("/admission", params=CALL, headers=creds.router)
+    assert answer.status_code == 200
+    assert answer.json()["recorded"] is recorded
 
 
 # --- bad parameters -------------------------------------------------------------------------------
