@@ -108,9 +108,4 @@ class Hotline:
     def audit_decisions(self) -> list[AuditRow]:
         """Each recorded decision beside the answer to its request with everything known now, under
         the version in force at the decision's own time."""
-        state = self.state()
-        return [
-            row
-            for decision in self.log.decisions()
-            for row in audit(state, [decision], self.history.at(decision.at))
-        ]
+        return audit(self.state(), self.log.decisions(), self.history.at)

@@ -69,5 +69,4 @@ def audit_from_kafka(
     history = as_history(policy or load_policy())
     decisions, undecodable = read_decisions(servers, namespace)
     state = project(read_facts(servers, namespace), history)
-    rows = [row for d in decisions for row in audit(state, [d], history.at(d.at))]
-    return rows, undecodable
+    return audit(state, decisions, history.at), undecodable

@@ -3,7 +3,6 @@ draft policy would have changed). Neither writes anything."""
 
 from __future__ import annotations
 
-import sys
 import time
 from datetime import datetime
 from pathlib import Path
@@ -21,10 +20,6 @@ from hotline.options import Json, LogOption, Namespace, PolicyOption, Servers
 from projections.audit import DraftRow, under_draft
 from projections.fold import project
 from projections.whatif import compare
-
-
-def _print_json(obj: Any) -> None:
-    sys.stdout.buffer.write(msgspec.json.format(msgspec.json.encode(obj), indent=2) + b"\n")
 
 
 @guarded
@@ -63,7 +58,7 @@ def audit(
         rows = hl.audit_decisions()
     differ = [r for r in rows if r.differs]
     if json:
-        _print_json({"decisions": len(rows), "would_differ": differ, "undecodable": undecodable})
+        render.as_json({"decisions": len(rows), "would_differ": differ, "undecodable": undecodable})
         return
     render.console.print(f"{len(rows)} decisions recorded; {len(differ)} would differ with what is known now")
     for position in undecodable:
@@ -118,7 +113,7 @@ def whatif(
     decisions = under_draft(recorded, drafted, hl.log.decisions(), hl.history.at, trial.at)
     took = time.perf_counter() - started
     if json:
-        _print_json({"differences": diff, "decisions": decisions, "seconds": round(took, 3)})
+        render.as_json({"differences": diff, "decisions": decisions, "seconds": round(took, 3)})
         return
     _print_whatif(diff.draft_version, effective or pack.effective_from, diff, decisions, tz, took)
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import msgspec
 import typer
@@ -21,10 +20,6 @@ from producers.ingest import IngestStopped, ingest_files, write_rejects
 from producers.validate import explain_decode_error, key_problems
 from projections.explain import explain as explain_subject
 from schemas.derived import CallRequest
-
-
-def _print_json(obj: Any) -> None:
-    sys.stdout.buffer.write(msgspec.json.format(msgspec.json.encode(obj), indent=2) + b"\n")
 
 
 @guarded
@@ -84,7 +79,7 @@ def state(
     hl = open_log(log, policy)
     t = when(as_of, hl.policy.tz, "--as-of") or datetime.now(hl.policy.tz)
     snap = hl.snapshot(t, upto_offset)
-    _print_json(snap) if json else render.state(snap, hl.policy.tz)
+    render.as_json(snap) if json else render.state(snap, hl.policy.tz)
 
 
 #: The `check` option that gives each field of the request.
@@ -131,7 +126,7 @@ def check(
     except DecisionNotRecorded as e:  # an answer off the record is no answer: one line, exit 2
         fail(str(e))
     if json:  # a dry run says so in the answer itself, so a script cannot take it for a record
-        _print_json(msgspec.to_builtins(decision) | {"recorded": False} if dry_run else decision)
+        render.as_json(msgspec.to_builtins(decision) | {"recorded": False} if dry_run else decision)
     else:
         render.decision(decision, hl.policy.tz, recorded=not dry_run)
 
@@ -149,7 +144,7 @@ def explain(
     hl = open_log(log, policy)
     t = when(as_of, hl.policy.tz, "--as-of")
     result = explain_subject(hl.state(t), kind, subject, t)
-    _print_json(result) if json else render.explanation(result, hl.policy.tz)
+    render.as_json(result) if json else render.explanation(result, hl.policy.tz)
 
 
 @guarded
@@ -182,7 +177,7 @@ def replay(
         shown: dict[str, object] = {"source": "kafka", "records": manifest.records, "partitions": parts}
         shown["fingerprint"] = manifest.fingerprint
         if json:
-            _print_json({"digest": digest, "manifest": shown, "facts": n, "seconds": took})
+            render.as_json({"digest": digest, "manifest": shown, "facts": n, "seconds": took})
             return
         render.console.print(
             f"replayed {n} facts from Kafka in {took:.2f}s ({n / max(took, 1e-9):,.0f} facts/s)"
@@ -207,7 +202,7 @@ def replay(
         )
     if json:
         shown = {"source": "log", "records": records, "end_offset": end, "head": head.hex()}
-        _print_json({"digest": digest, "manifest": shown, "facts": records, "seconds": took})
+        render.as_json({"digest": digest, "manifest": shown, "facts": records, "seconds": took})
         return
     render.console.print(
         f"replayed {records} facts in {took:.2f}s ({records / max(took, 1e-9):,.0f} facts/s), as of "

@@ -4,11 +4,9 @@ what would lift it? The question a support engineer or a partner manager actuall
 from __future__ import annotations
 
 import re
-import sys
 from datetime import datetime
 from typing import Annotated, Literal
 
-import msgspec
 import typer
 
 from consumers.embedded import DEFAULT_LOG
@@ -58,7 +56,7 @@ def status(
             f"ID {subject!r}: no {kind} of that id on the log as of {render.when(t, hl.policy.tz)}"
         )
     if json:
-        sys.stdout.buffer.write(msgspec.json.format(msgspec.json.encode(answer), indent=2) + b"\n")
+        render.as_json(answer)
     else:
         render.console.print(f"[dim]as of {render.when(t, hl.policy.tz)}[/]")
         render.standing(answer, hl.policy.tz)

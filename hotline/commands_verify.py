@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import os
-import sys
 
-import msgspec
 import typer
 
 from consumers.embedded import DEFAULT_LOG
@@ -37,7 +35,7 @@ def verify(log: LogOption = DEFAULT_LOG, json: Json = False) -> None:
     if json:
         out: dict[str, object] = {table: _as_json(v) for table, v in verdicts.items()}
         out["intact"] = all(v.intact for v in verdicts.values())
-        sys.stdout.buffer.write(msgspec.json.format(msgspec.json.encode(out), indent=2) + b"\n")
+        render.as_json(out)
     else:
         for table, v in verdicts.items():
             checked = "checked" if v.intact else "intact before the break"

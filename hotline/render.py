@@ -9,11 +9,13 @@ can neither crash the CLI nor rewrite the operator's terminal.
 from __future__ import annotations
 
 import re
+import sys
 from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime, tzinfo
 from typing import Protocol
 
+import msgspec
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -89,6 +91,11 @@ def decision(d: AdmissionDecision, tz: tzinfo, recorded: bool = True) -> None:
     )
     for r in d.reasons:
         console.print(f"  - [yellow]{safe(r.code)}[/]: {safe(r.detail)}")
+
+
+def as_json(obj: object) -> None:
+    """Machine-readable output (`--json`): indented JSON on stdout, as msgspec encodes it."""
+    sys.stdout.buffer.write(msgspec.json.format(msgspec.json.encode(obj), indent=2) + b"\n")
 
 
 def audit_row(row: AuditRow, tz: tzinfo) -> None:

@@ -30,11 +30,14 @@ def _codes(reasons: tuple[Reason, ...]) -> tuple[str, ...]:
     return tuple(r.code for r in reasons)
 
 
-def audit(view: AdmissionView, decisions: Iterable[AdmissionDecision], policy: Policy) -> list[AuditRow]:
-    """Each decision with today's answer to its request at its own instant."""
+def audit(
+    view: AdmissionView, decisions: Iterable[AdmissionDecision], policy_at: Callable[[datetime], Policy]
+) -> list[AuditRow]:
+    """Each decision with today's answer to its request at its own instant, under the policy version
+    in force then (`PolicyHistory.at`)."""
     rows = []
     for decision in decisions:
-        now = admit_call(view, decision.request, decision.at, policy)
+        now = admit_call(view, decision.request, decision.at, policy_at(decision.at))
         rows.append(AuditRow(decision=decision, now_admitted=not now, now_reasons=now))
     return rows
 

@@ -202,21 +202,19 @@ def audit_lines(
     state: State, decisions: Iterable[AdmissionDecision], policy_at: Callable[[datetime], Policy]
 ) -> list[AuditLine]:
     """Newest first; `state` is the projection with everything known now (every fact, every deadline)."""
-    out = []
-    for decision in decisions:
-        for row in audit(state, [decision], policy_at(decision.at)):
-            out.append(
-                AuditLine(
-                    decision_id=decision.id,
-                    at=decision.at,
-                    account_id=decision.request.account_id,
-                    number=decision.request.number,
-                    policy_version=decision.policy_version,
-                    admitted=decision.admitted,
-                    reasons=[r.code for r in decision.reasons],
-                    now_admitted=row.now_admitted,
-                    now_reasons=[r.code for r in row.now_reasons],
-                    differs=row.differs,
-                )
-            )
+    out = [
+        AuditLine(
+            decision_id=row.decision.id,
+            at=row.decision.at,
+            account_id=row.decision.request.account_id,
+            number=row.decision.request.number,
+            policy_version=row.decision.policy_version,
+            admitted=row.decision.admitted,
+            reasons=[r.code for r in row.decision.reasons],
+            now_admitted=row.now_admitted,
+            now_reasons=[r.code for r in row.now_reasons],
+            differs=row.differs,
+        )
+        for row in audit(state, decisions, policy_at)
+    ]
     return sorted(out, key=lambda line: (line.at, line.decision_id), reverse=True)
