@@ -10,6 +10,10 @@ The fact types split three ways (schemas/facts.py):
 - the call centre's activity (`CALLCENTRE_TYPES`, the rest): calls, cases, barcode codes, submitted
   plans, and violation reports. A report is only a suspicion until staff confirm it, so the call
   centre may post it, and staff too.
+
+The line's own record of its answers (`LINE_TYPES`: `admission.refused`) is written by admission
+itself (`hotline check`, the API) and posted by no role: a refusal raises a suspicion, so a feed must
+not be able to invent one.
 """
 
 from __future__ import annotations
@@ -60,7 +64,8 @@ JUDGEMENT_TYPES: frozenset[type[Fact]] = frozenset(
         f.CaseSupportStopped,
     }
 )
-CALLCENTRE_TYPES: frozenset[type[Fact]] = frozenset(f.FACT_TYPES) - CRM_TYPES - JUDGEMENT_TYPES
+LINE_TYPES: frozenset[type[Fact]] = frozenset({f.AdmissionRefused})
+CALLCENTRE_TYPES: frozenset[type[Fact]] = frozenset(f.FACT_TYPES) - CRM_TYPES - JUDGEMENT_TYPES - LINE_TYPES
 STAFF_TYPES: frozenset[type[Fact]] = JUDGEMENT_TYPES | {f.ViolationReported}
 
 GRANTS: dict[Role, frozenset[Action]] = {

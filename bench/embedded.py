@@ -1,6 +1,6 @@
 """The embedded log's commands: resuming from the log's checkpoints beside a full refold, same run.
 
-On a log built from the synthetic stream (default: the demo stream, 135k facts), times:
+On a log built from the synthetic stream (default: the demo stream, 193k facts), times:
 - the previous design: read every fact and `project()` them (what `state`, `check`, `explain` did);
 - the first command on the log (folds everything and leaves checkpoints);
 - a later command (resumes from the checkpoint at the end);

@@ -8,8 +8,15 @@ JSON body is served the same way and measured the same way. Prints p50/p99 and r
 the ratio; the target is p99 <= 2 ms at 8 connections. Every request carries a router token (made in
 bench/out/bench-tokens.db), so the admission figures include authentication.
 
-Run: .venv/bin/python bench/http_admission.py [--engineers 20000] [--duration 15] [--record]
-(--record also publishes every decision to Kafka, as `hotline serve` does; needs the broker.)
+The API has no unauthenticated mode, so "no auth" is the same `create_app` with an allow-all token
+checker (`AllowAll`, in the bench's child only: no hash, no lookup; the gate still parses the header
+and checks the role); the token check alone is also timed in-process (us per call).
+
+--record: the same server publishing each decision to Kafka (acks=all, the answer awaits the ack, as
+`hotline serve`; broker at $HOTLINE_KAFKA_BOOTSTRAP). --log: `hotline serve --log` (EmbeddedSource +
+LogRecorder: each decision written to the SQLite log first) over a copy of a log of the same facts.
+
+Run: .venv/bin/python bench/http_admission.py [--engineers 20000] [--duration 15] [--record] [--log]
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ import argparse
 import os
 import random
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -26,6 +34,9 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import msgspec
+
+from access.roles import Role
+from access.tokens import Principal, TokenStore
 
 OUT = Path(__file__).parent / "out"
 TOKENS = OUT / "bench-tokens.db"
@@ -53,6 +64,15 @@ def serve(kind: str, port: int, facts_file: Path | None, record: str | None, tok
 
     if kind == "bare":
         app = bare_app
+    elif kind == "log":
+        from consumers.api import create_app
+        from consumers.api.embedded_source import EmbeddedSource, LogRecorder
+        from hotline.opening import load
+
+        assert record is not None  # for this kind, the log file
+        store = TokenStore.for_server(tokens)
+        source = EmbeddedSource(Path(record), load(None))
+        app = create_app(source, store, LogRecorder(Path(record)))  # type: ignore[assignment]
     else:
         from consumers.api import DecisionPublisher, create_app
         from consumers.replica import Replica, freeze_long_lived
@@ -67,12 +87,45 @@ def serve(kind: str, port: int, facts_file: Path | None, record: str | None, tok
 
             ensure_topics(ns=record)
             recorder = DecisionPublisher(None, record)
-        from access.tokens import TokenStore
-
-        store = TokenStore.for_server(tokens)
+        store = AllowAll(tokens) if kind == "noauth" else TokenStore.for_server(tokens)
         app = create_app(Replica.from_facts(facts, load_policy()), store, recorder)  # type: ignore[assignment]
         freeze_long_lived()  # as a Kafka-fed replica does once it has caught up
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+class AllowAll(TokenStore):
+    """The no-auth stand-in: every token is the bench's router (no hash, no lookup, no file look)."""
+
+    principal = Principal("bench", "bench", Role.ROUTER)
+
+    def authenticate(self, token: str) -> Principal | None:
+        return self.principal
+
+
+def token_check_cost(n: int = 200_000) -> None:
+    """The token check alone, in-process: us per call of `authenticate`, real store vs allow-all."""
+    for name, store in (("real store", TokenStore.for_server(TOKENS)), ("allow-all", AllowAll(TOKENS))):
+        store.authenticate(BEARER[0])
+        started = time.perf_counter()
+        for _ in range(n):
+            store.authenticate(BEARER[0])
+        print(f"token check in-process, {name:10s}: {(time.perf_counter() - started) / n * 1e6:.2f} us/call")
+        store.close()
+
+
+def build_log(facts_file: Path) -> Path:
+    """The same facts on an embedded log (made once, in bench/out)."""
+    from storage.log import EmbeddedLog
+
+    path = facts_file.with_suffix(".log.db")
+    if not path.exists():
+        from schemas.facts import AnyFact
+
+        facts = msgspec.msgpack.decode(facts_file.read_bytes(), type=list[AnyFact])
+        with EmbeddedLog(path.with_suffix(".tmp")) as log:
+            log.append(facts)
+        path.with_suffix(".tmp").rename(path)
+    return path
 
 
 # --- the driver -----------------------------------------------------------------------------------
@@ -156,9 +209,6 @@ def free_port() -> int:
 
 def router_token() -> str:
     """A router token in a store of the bench's own (bench/out, never in the repository)."""
-    from access.roles import Role
-    from access.tokens import TokenStore
-
     OUT.mkdir(exist_ok=True)
     with TokenStore(TOKENS, create=True) as store:
         return store.create(Role.ROUTER, "bench")[1]
@@ -179,7 +229,7 @@ def start(kind: str, facts_file: Path, record: str | None) -> tuple[subprocess.P
         if proc.poll() is not None:
             sys.exit(f"the {kind} server exited with {proc.returncode}")
         try:
-            if httpx.get(url + ("/ready" if kind == "admission" else "/"), timeout=1).status_code == 200:
+            if httpx.get(url + ("/ready" if kind != "bare" else "/"), timeout=1).status_code == 200:
                 return proc, url
         except httpx.HTTPError:
             time.sleep(0.2)
@@ -226,7 +276,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (the brief's run: 2)")
     parser.add_argument("--requests", type=int, default=2000, help="distinct requests in the rotation")
     parser.add_argument("--record", action="store_true", help="also measure with decisions sent to Kafka")
-    parser.add_argument("--serve", choices=["bare", "admission"], help=argparse.SUPPRESS)
+    parser.add_argument("--log", action="store_true", help="also measure `hotline serve --log` (SQLite)")
+    parser.add_argument("--serve", choices=["bare", "admission", "noauth", "log"], help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--facts-file", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--record-namespace", help=argparse.SUPPRESS)
@@ -247,26 +298,46 @@ def main() -> None:
     print(f"uvicorn, one process, http={http}, loop={loop}; {tool}")
     print(f"load average before the run: {os.getloadavg()[0]:.2f} (other processes share the 2 cores)\n")
 
+    token_check_cost()
     runs: list[tuple[str, str, str | None]] = [
         ("bare ASGI endpoint", "bare", None),
+        ("GET /admission, no auth", "noauth", None),
         ("GET /admission", "admission", None),
     ]
     if args.record:
         runs.append(("GET /admission + record to Kafka", "admission", f"bench-http-{os.getpid()}"))
+    if args.log:
+        log_copy = OUT / f"http-admission-run-{os.getpid()}.log.db"
+        shutil.copyfile(build_log(facts_file), log_copy)
+        runs.append(("GET /admission, --log (SQLite)", "log", str(log_copy)))
+    import httpx
+
     results = {}
     for name, kind, record in runs:
         proc, url = start(kind, facts_file, record)
         try:
             results[name] = measure(name, url, script, args.duration, args.threads)
+            if record:  # is an answer on the record? (false: the recorder gave up, the answer says so)
+                answer = httpx.get(url + paths[0], headers={"authorization": f"Bearer {BEARER[0]}"}).json()
+                print(f"  one more answer after the run: recorded={answer['recorded']}")
         finally:
             proc.terminate()
             proc.wait(15)
+    if args.log:
+        for leftover in OUT.glob(f"http-admission-run-{os.getpid()}.log.db*"):
+            leftover.unlink()
     bare, api = results["bare ASGI endpoint"], results["GET /admission"]
     print(
         f"\nadmission / bare: p50 x{api['p50'] / bare['p50']:.2f}, p99 x{api['p99'] / bare['p99']:.2f}, "
         f"req/s {api['rps'] / bare['rps']:.2f} of bare; target p99 <= 2 ms: "
         f"{'met' if api['p99'] <= 2.0 else 'NOT met'} ({api['p99']:.3f} ms)"
     )
+    for name, figures in results.items():
+        if name not in ("bare ASGI endpoint", "GET /admission"):
+            print(
+                f"{name} / GET /admission: p50 x{figures['p50'] / api['p50']:.2f}, p99 x"
+                f"{figures['p99'] / api['p99']:.2f}, req/s {figures['rps'] / api['rps']:.2f}"
+            )
 
 
 def _has(module: str) -> bool:

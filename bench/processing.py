@@ -47,8 +47,8 @@ ROOT = Path(__file__).parents[1]
 
 
 def facts_for(n: int, months: int = 4) -> list[Fact]:
-    """About n facts: the synthetic stream grows with its companies (about 440 facts per company)."""
-    companies = max(20, round(n / 445))
+    """About n facts: the synthetic stream grows with its companies (about 660 facts per company)."""
+    companies = max(20, round(n / 660))
     return generate(seed=5, companies=companies, engineers=companies * 10, months=months)
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from domain.admission import admit_call
+from domain.admission import admit_call, refusal_fact
 from domain.policy import Policy
 from domain.policy_history import PolicyHistory, as_history, load_policies
 from projections.audit import AuditRow, audit
@@ -99,8 +99,9 @@ class Hotline:
             known_up_to=known_up_to,
         )
         if record:
+            refused = refusal_fact(decision)  # a mismatch raises its suspicion, call fact or not
             try:
-                self.log.record_decision(decision)
+                self.log.record_decision(decision, () if refused is None else (refused,))
             except (sqlite3.Error, LogWriteError) as e:
                 raise DecisionNotRecorded(self.log.path, decision, e) from None
         return decision

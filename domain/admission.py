@@ -9,7 +9,13 @@ from domain.detectors import barcode_mismatch
 from domain.model import Account, Device
 from domain.phone import as_subject
 from domain.policy import Policy
-from schemas.derived import AllCertificatesRevoked, Penalty, Reason, RecordedCall
+from schemas.derived import AdmissionDecision, AllCertificatesRevoked, Penalty, Reason, RecordedCall
+from schemas.facts import AdmissionRefused
+
+#: The reason code of a barcode mismatch: the one refusal that also raises a suspicion (RULES.md).
+MISMATCH = "barcode-mismatch"
+#: The `source` of the facts the line writes about its own answers.
+ADMISSION_SOURCE = "admission"
 
 REASON_ORDER = (
     "unknown-account",
@@ -20,7 +26,7 @@ REASON_ORDER = (
     "no-certificate",
     "company-not-rated",
     "unknown-barcode",
-    "barcode-mismatch",
+    MISMATCH,
 )
 
 
@@ -85,5 +91,27 @@ def admit_call(
     elif (request.stated_model != device.product_model or request.stated_site != device.site_id) and (
         what := barcode_mismatch(request.stated_model, request.stated_site, device)
     ):
-        reasons.append(Reason("barcode-mismatch", what))
+        reasons.append(Reason(MISMATCH, what))
     return tuple(reasons)
+
+
+def refusal_fact(decision: AdmissionDecision) -> AdmissionRefused | None:
+    """The fact a recorded answer adds to the facts when it refused on a barcode mismatch, so that the
+    detectors read it (RULES.md: it raises a suspicion even when no call fact follows); None for every
+    other answer. An unknown account has no one to suspect: no fact (its call would be refused at
+    ingest too)."""
+    codes = tuple(reason.code for reason in decision.reasons)
+    if MISMATCH not in codes or "unknown-account" in codes:
+        return None
+    call = decision.request
+    return AdmissionRefused(
+        id=decision.id,
+        at=decision.at,
+        source=ADMISSION_SOURCE,
+        account_id=call.account_id,
+        number=call.number,
+        barcode=call.barcode,
+        stated_model=call.stated_model,
+        stated_site=call.stated_site,
+        reasons=codes,
+    )

@@ -40,13 +40,21 @@ def barcode_mismatch(stated_model: str, stated_site: str, device: Device | None)
     return "; ".join(wrong)
 
 
+#: A call logged this long after an admission refusal with the same statements is that refused call:
+#: the refusal already raised its BARCODE-MISMATCH suspicion (one incident, one suspicion).
+REFUSAL_WINDOW = timedelta(minutes=15)
+
+
 class DetectorHistory(msgspec.Struct, array_like=True):
-    """What the detectors remember between calls, as plain data (checkpoints write it)."""
+    """What the detectors remember between calls, as plain data (checkpoints write it). A field added
+    later comes last, with a default, so that an older image still decodes."""
 
     barcode_problems: dict[str, dict[str, tuple[datetime, str]]]
     reuse_raised: dict[str, datetime]
     account_calls: dict[str, list[tuple[datetime, str, str]]]
     case_problems: dict[str, dict[str, str]]
+    # account -> barcode -> (time, stated model, stated site) of its latest admission mismatch
+    refusals: dict[str, dict[str, tuple[datetime, str, str]]] = msgspec.field(default_factory=dict)
 
 
 class _Barcode:
@@ -82,10 +90,14 @@ class CallDetectors:
         # account -> calls still live at the last call: (end, number, call id)
         self._account_calls: dict[str, list[tuple[datetime, str, str]]] = {}
         self._case_problems: defaultdict[str, dict[str, str]] = defaultdict(dict)
+        # account -> barcode -> (time, model, site) of an admission mismatch not yet matched by a call
+        self._refusals: dict[str, dict[str, tuple[datetime, str, str]]] = {}
 
     def history(self) -> DetectorHistory:
         problems = {barcode: b.problems for barcode, b in self._barcodes.items() if b.problems}
-        return DetectorHistory(problems, self._reuse_raised, self._account_calls, self._case_problems)
+        return DetectorHistory(
+            problems, self._reuse_raised, self._account_calls, self._case_problems, self._refusals
+        )
 
     def restore(self, history: DetectorHistory, devices: dict[str, Device]) -> None:
         """Back to `history`, beside the state's `devices` (the barcodes mirror them)."""
@@ -96,6 +108,7 @@ class CallDetectors:
         self._reuse_raised = history.reuse_raised
         self._account_calls = history.account_calls
         self._case_problems = defaultdict(dict, history.case_problems)
+        self._refusals = history.refusals
 
     def _normalised(self, problem: str) -> str:
         normal = self._normal.get(problem)
@@ -120,6 +133,28 @@ class CallDetectors:
         if record is not None:
             record.device = device
 
+    def admission_mismatch(self, account_id: str, barcode: str, at: datetime, model: str, site: str) -> None:
+        """Admission refused a call on a barcode mismatch (and raised the suspicion): the same call
+        logged within REFUSAL_WINDOW raises no second one. The latest refusal per barcode is kept."""
+        self._refusals.setdefault(account_id, {})[barcode] = (at, model, site)
+
+    def _refused_before(self, call: CallReceived) -> bool:
+        """The call is one admission refused minutes before, stating the same: that refusal is spent
+        (one refusal, one call). A refusal found older than the window is forgotten."""
+        refused = self._refusals.get(call.account_id)
+        if refused is None:  # the usual answer: this account was never refused on a mismatch
+            return False
+        entry = refused.get(call.barcode)
+        if entry is None or call.at < entry[0]:
+            return False
+        fresh = call.at - entry[0] <= REFUSAL_WINDOW
+        if fresh and (entry[1] != call.stated_model or entry[2] != call.stated_site):
+            return False  # another statement: another incident; the refusal may still meet its call
+        del refused[call.barcode]
+        if not refused:
+            del self._refusals[call.account_id]
+        return fresh
+
     def observe(self, call: CallReceived, devices: dict[str, Device]) -> tuple[Finding, ...]:
         """The findings on this call, in detector order (mismatch, reuse, shared account, case reuse);
         usually none (an empty tuple: nothing allocated). `devices` is the installed base by barcode,
@@ -137,6 +172,8 @@ class CallDetectors:
             device is not None
             and self.mismatch is not None
             and (call.stated_model != device.product_model or call.stated_site != device.site_id)
+            # rare: this very call was refused at admission minutes ago, which raised the suspicion
+            and not (self._refusals and self._refused_before(call))
         ):
             what = barcode_mismatch(call.stated_model, call.stated_site, device) or ""  # never empty here
             found = (Finding("barcode-mismatch", self.mismatch.rule, what, (call.id,)),)

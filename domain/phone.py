@@ -10,7 +10,9 @@ from __future__ import annotations
 import os
 import re
 from functools import lru_cache
+from typing import Any
 
+import msgspec
 import phonenumbers
 
 DEFAULT_REGION = "CN"
@@ -67,3 +69,15 @@ def as_subject(text: str, region: str = REGION) -> str:
         return normalise(text, region)
     except PhoneNumberError:
         return text
+
+
+def hold_in_e164(record: Any) -> None:
+    """In a record's `__post_init__`: its `number` held in E.164, or ValueError naming the field (as
+    msgspec names one) when it is not a valid number. For records that carry E.164 from their
+    first version (facts of older versions upcast instead: schemas.facts._number_in_e164)."""
+    try:
+        e164 = normalise(record.number)
+    except PhoneNumberError as err:
+        raise ValueError(f"{err} - at `$.number`") from None
+    if e164 != record.number:
+        msgspec.structs.force_setattr(record, "number", e164)

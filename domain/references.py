@@ -35,6 +35,7 @@ REFERENCES: dict[type[f.Fact], tuple[tuple[str, str], ...]] = {
     f.CertificateGranted: (("account_id", "account"),),
     f.CertificateExamResult: (("certificate_id", "certificate"), ("account_id", "account")),
     f.MaintenanceAgreed: (("company_id", "company"),),
+    f.AdmissionRefused: (("account_id", "account"),),
     f.CallReceived: (("account_id", "account"),),  # an unknown barcode is the line's answer, not bad input
     f.CaseOpened: (("account_id", "account"),),
     f.ViolationReported: (

@@ -108,8 +108,9 @@ def check(
         bool, typer.Option("--dry-run", help="Answer without recording the answer on the log.")
     ] = False,
 ) -> None:
-    """May this call through? Every reason, in a stable order; the answer is recorded on the log
-    (with --dry-run it is not: a what-if for a person, never what the line did)."""
+    """May this call through? Every reason, in a stable order; the answer is recorded on the log, and a
+    barcode-mismatch refusal also as an `admission.refused` fact, which raises the BARCODE-MISMATCH
+    suspicion (with --dry-run nothing is: a what-if for a person, never what the line did)."""
     hl = open_log(log, policy)
     fields: dict[str, object] = {"account_id": account, "number": number, "barcode": barcode}
     fields |= {"stated_model": model, "stated_site": site, "at": when(at, hl.policy.tz, "--at")}

@@ -59,7 +59,16 @@ def worker(
     of: Annotated[int, typer.Option("--of", help="How many workers share the output.")] = 1,
     servers: Servers = None,
     namespace: Namespace = None,
-    datadir: Annotated[Path | None, typer.Option(help="RocksDB and status files of this worker.")] = None,
+    state_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Where workers keep their directories, DIR/NS-worker-I "
+            "[default: $HOTLINE_STATE_DIR, else $XDG_STATE_HOME/hotline or ~/.local/state/hotline]."
+        ),
+    ] = None,
+    datadir: Annotated[
+        Path | None, typer.Option(help="This worker's own directory (overrides --state-dir).")
+    ] = None,
     policy: PolicyOption = None,
 ) -> None:
     """Run a faust stream processor: the whole projection, publishing the keys this worker owns."""
@@ -69,7 +78,7 @@ def worker(
         raise OperatorError(f"--index must be between 0 and {of - 1} for --of {of}")
     pack = one_pack(policy)
     try:
-        main_worker(index, of, servers, namespace, datadir, policy_path=pack)
+        main_worker(index, of, servers, namespace, datadir, policy_path=pack, state_dir=state_dir)
     except WorkerError as e:
         fail(str(e))
 

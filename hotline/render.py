@@ -146,6 +146,17 @@ def state(snap: Snapshot, tz: tzinfo, limit: int = 10) -> None:
         f"Cases: {len(snap.cases)}, support stopped on {stopped}; open suspicions: "
         f"{len(snap.open_suspicions)}; anomalies: {len(snap.anomalies)}"
     )
+    response = [
+        f"{safe(a.fault_level)} {a.ratio:.0%}"
+        for a in snap.sla_attainment
+        if a.company_id is None and a.target == "response" and a.ratio is not None
+    ]
+    console.print(
+        f"First-reply attainment: {', '.join(response) or 'none settled'}; "
+        f"SLA breaches: {len(snap.sla_breaches)}"
+    )
+    tiers = Counter(", ".join(t.eligible) or "none" for t in snap.priority_tiers)
+    console.print(f"Companies by priority tier: {safe(dict(sorted(tiers.items())))}")
 
 
 def explanation(e: Explanation, tz: tzinfo) -> None:

@@ -42,6 +42,7 @@ from consumers.metrics_http import RequestMetrics, metrics_route
 from producers.kafka_producer import FactPublisher, PublishError
 from producers.metrics import IngestMetrics
 from producers.sources import Source
+from schemas.codec import MAX_DEPTH, nests_deeper_than
 
 MAX_BODY = 64 << 20  # 64 MiB: about 250k facts; bigger batches belong in files (`hotline produce`)
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -78,6 +79,8 @@ def split_body(body: bytes) -> list[bytes]:
     message for the client."""
     if body.lstrip()[:1] != b"[":
         return body.split(b"\n")
+    if nests_deeper_than(body, MAX_DEPTH + 1):  # the array itself is one level
+        raise ValueError(f"the body nests deeper than {MAX_DEPTH} levels: send flatter facts")
     try:
         elements = msgspec.json.decode(body, type=list[msgspec.Raw])
     except msgspec.DecodeError as err:

@@ -11,6 +11,7 @@ from functools import cache
 
 import msgspec
 
+from domain.admission import MISMATCH
 from producers.event_time import EventTimeBounds
 from schemas import facts as f
 from schemas.codec import Refused, fact_from_json
@@ -20,12 +21,22 @@ from schemas.upcast import VersionError
 log = logging.getLogger("hotline.validate")
 
 
+#: A refused line is kept (rejects file, rejects topic) up to this many characters: a huge line must
+#: not become a record the rejects topic refuses (its limit is 4 MiB), and the start names it well.
+RAW_KEPT = 65_536
+
+
 class Rejection(msgspec.Struct, kw_only=True):
     file: str
     line: int
     field: str | None
     reason: str
     raw: str
+
+    def __post_init__(self) -> None:
+        if len(self.raw) > RAW_KEPT:
+            cut = len(self.raw) - RAW_KEPT
+            self.raw = f"{self.raw[:RAW_KEPT]}… [{cut:,} more characters not kept]"
 
 
 _AT_FIELD = re.compile(r" - at `\$\.?([^`]*)`$")
@@ -123,6 +134,8 @@ def semantic_problems(
     out += bounds.problems(times, received or datetime.now(UTC))
     if isinstance(fact, f.CallReceived) and fact.ended_at is not None and fact.ended_at < fact.at:
         out.append(("ended_at", "the call ends before it starts"))
+    if isinstance(fact, f.AdmissionRefused) and MISMATCH not in fact.reasons:
+        out.append(("reasons", f"an admission.refused fact records a {MISMATCH!r} refusal"))
     if isinstance(fact, f.CertificateGranted) and fact.valid_until <= fact.at:
         out.append(("valid_until", "the certificate expires before it is granted"))
     if isinstance(fact, f.ViolationReported):

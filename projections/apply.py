@@ -9,6 +9,7 @@ from typing import Any
 
 from domain.model import Account, Certificate, Device
 from projections import quarterly, sla, tiers
+from projections.admission_facts import raising_with
 from projections.consequences import anomaly, confirm, penalise_engineer, record_warning, release
 from projections.numbers import kept_as_written
 from projections.state import CallRef, Case, Pending, State
@@ -153,6 +154,7 @@ def _suspect(
     causes: tuple[str, ...],
     **refs: Any,
 ) -> None:
+    state.effects += 1
     state.suspicions[sid] = Suspicion(
         id=sid,
         at=at,
@@ -381,3 +383,6 @@ HANDLERS.update(
         f.CustomerAssigned: tiers.customer_assigned,
     }
 )
+
+# --- the line's own refusals (issue 9): a barcode mismatch found at admission raises the suspicion ----
+HANDLERS[f.AdmissionRefused] = raising_with(_suspect)

@@ -27,6 +27,7 @@ from schemas.types import SubjectKind
 
 
 def anomaly(state: State, fact_id: str, at: datetime, reason: str) -> None:
+    state.effects += 1
     state.anomalies.append(
         Anomaly(
             id=f"anomaly:{fact_id}:{len(state.anomalies)}",
@@ -48,6 +49,7 @@ def confirm(
     also: tuple[str, ...] = (),
 ) -> Violation | None:
     """The violation and its consequences, decided at `at`; None when the decision is held (below)."""
+    state.effects += 1
     rule = pending.rule
     if rule in rules.SWAP_RULES and pending.device_barcode:
         device_b = state.devices.get(pending.device_barcode)

@@ -122,18 +122,30 @@ def _deadlines_before(state: State, history: PolicyHistory, t: datetime) -> None
     scheduled = state.scheduled
     while scheduled and scheduled[0][0] < t:
         enter(state, history.at(scheduled[0][0]))
-        _deadline(state, heapq.heappop(scheduled))
+        fire_deadline(state, heapq.heappop(scheduled))
 
 
 def _apply(state: State, ordered: list[Fact]) -> None:
     scheduled = state.scheduled
     for fact in ordered:
         while scheduled and scheduled[0][0] <= fact.at:
-            _deadline(state, heapq.heappop(scheduled))
+            fire_deadline(state, heapq.heappop(scheduled))
         try:
             HANDLERS[type(fact)](state, fact)
         except Exception as error:  # noqa: BLE001 (any rule bug or value out of range: quarantine it)
             quarantine(state, fact.id, fact.at, error)
+
+
+def apply_one(state: State, fact: Fact) -> None:
+    """One fact where the fold stands (single policy version): `_apply` of one, for callers that look
+    at the state between facts (projections.late)."""
+    scheduled = state.scheduled
+    while scheduled and scheduled[0][0] <= fact.at:
+        fire_deadline(state, heapq.heappop(scheduled))
+    try:
+        HANDLERS[type(fact)](state, fact)
+    except Exception as error:  # noqa: BLE001 (as in _apply)
+        quarantine(state, fact.id, fact.at, error)
 
 
 def fire_deadlines(state: State, until: datetime | None) -> None:
@@ -144,13 +156,14 @@ def fire_deadlines(state: State, until: datetime | None) -> None:
     while scheduled and (until is None or scheduled[0][0] <= until):
         if not history.single:
             enter(state, history.at(scheduled[0][0]))
-        _deadline(state, heapq.heappop(scheduled))
+        fire_deadline(state, heapq.heappop(scheduled))
     if until is not None and not history.single:
         enter(state, history.at(until))
 
 
-def _deadline(state: State, entry: tuple[datetime, int, str]) -> None:
+def fire_deadline(state: State, entry: tuple[datetime, int, str]) -> None:
     at, _, violation_id = entry
+    state.effects += 1
     try:
         codes_deadline(state, violation_id)
     except Exception as error:  # noqa: BLE001 (as for a fact: recorded, and the fold goes on)

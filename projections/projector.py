@@ -18,18 +18,15 @@ fails to verify is discarded and the next older one is used (in the end, the emp
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 
 from domain.policy import Policy
 from domain.policy_history import PolicyHistory, as_history
-from projections.checkpoint import END, CorruptCheckpoint, Position, end_of, freeze, start_of, thaw, verify
+from projections.checkpoint import END, Position, end_of, freeze, start_of, thaw, verify
 from projections.fold import (
     annulled,
-    apply_in_order,
     collector_paused,
     conflict_order,
     finish,
@@ -40,21 +37,22 @@ from projections.fold import (
     version,
 )
 from projections.fold import sort_key as position
+from projections.late import LateCalls, late_prefix
 from projections.past import PastFold
 from projections.state import State
-from projections.timeline import Checkpoint, Checkpoints, MemoryCheckpoints, MemoryTimeline, Spacing, Timeline
+from projections.timeline import (
+    Checkpoint,
+    Checkpoints,
+    MemoryCheckpoints,
+    MemoryTimeline,
+    Refold,
+    Spacing,
+    Timeline,
+    newest_sound,
+)
 from schemas.facts import Fact, ViolationAnnulled
 
-log = logging.getLogger("hotline.projector")
-
-
-@dataclass
-class Refold:
-    """What the last refold did (status endpoints, benchmarks)."""
-
-    since: Position | None  # the checkpoint it started from (None: the empty state)
-    facts: int  # facts refolded
-    seconds: float
+__all__ = ["Projector", "Refold"]
 
 
 class Projector:
@@ -81,8 +79,11 @@ class Projector:
         self._conflicts: dict[tuple[str, bytes], tuple[Fact, Fact]] = {}
         self._since_checkpoint = (0, 0.0)  # facts, fold seconds
         self._checkpoint_cost = 0.0
+        self._checkpoint_at: tuple[datetime | None, float] = (None, float("-inf"))  # event time, wall
+        self.wall = time.monotonic  # the live spacing's clock (Spacing.every; a bench may simulate it)
         self.last_refold: Refold | None = None
         self.refolds = 0
+        self.late = LateCalls()  # late calls applied where the fold stands (projections.late)
         self._held = len(self.timeline)
 
     def __len__(self) -> int:
@@ -156,21 +157,30 @@ class Projector:
         latest = max(f.at for f in [*facts, *replaced])
         if self._latest is None or latest > self._latest:
             self._latest = latest
-        in_place = False
+        in_place, late = False, 0
         if facts:
-            first = facts[0]
-            late = (self._position is not None and position(first) <= self._position) or (
-                self._clock is not None and first.at < self._clock
-            )
-            if self._stale or late:
-                self._redo_from(position(first))
+            late = late_prefix(facts, self._position, self._clock)
+            if self._stale or not all(self.late.may_commute(x) for x in facts[:late]):
+                self._redo_from(position(facts[0]))
             else:
                 in_place = True
+                if late:  # they will be applied where the fold stands: checkpoints after them lack them
+                    self.checkpoints.drop_from(position(facts[0]))
         self.timeline.put([*facts, *replaced])  # after every checkpoint they contradict is gone
         self._held += len(facts)
         if in_place:
-            self._fold(self._state, facts)
+            self._fold(self._state, facts[late:], checkpoints=not late)
+            if late:
+                self._apply_late(facts[:late])
         return len(new)
+
+    def _apply_late(self, late: list[Fact]) -> None:
+        if not self.late.apply(self._state, late, self.timeline):
+            self._redo_from(position(late[0]))
+            return
+        self._folded += len(late)
+        self._since_checkpoint = (self._since_checkpoint[0] + len(late), self._since_checkpoint[1])
+        self._maybe_checkpoint(self._state)
 
     def _annul(self, fact: ViolationAnnulled) -> None:
         self._annulments[fact.id] = fact
@@ -201,16 +211,23 @@ class Projector:
         if self._clock is None or now > self._clock:
             self._clock = now
             if not self._stale:
-                fire_deadlines(self._state, now)
+                self._fire_deadlines(self._state, now)
+
+    def _fire_deadlines(self, state: State, now: datetime) -> None:
+        before = state.effects
+        fire_deadlines(state, now)
+        if state.effects != before:  # a late fact before `now` no longer commutes
+            self.late.settle(end_of(now))
 
     # --- folding -----------------------------------------------------------------------------------
     def _fold(self, state: State, facts: list[Fact], checkpoints: bool = True) -> None:
-        """Apply facts in event order to the live state, taking checkpoints as the spacing says."""
+        """Apply facts in event order to the live state, taking checkpoints as the spacing says, and
+        watching for late calls (projections.late)."""
         step = max(1, self.spacing.min_facts)
         for i in range(0, len(facts), step):
             chunk = facts[i : i + step]
             t0 = time.perf_counter()
-            apply_in_order(state, chunk)
+            self.late.fold(state, chunk)
             self._position = position(chunk[-1])
             self._folded += len(chunk)
             n, seconds = self._since_checkpoint
@@ -220,8 +237,15 @@ class Projector:
 
     def _maybe_checkpoint(self, state: State) -> None:
         n, seconds = self._since_checkpoint
-        if n >= self.spacing.min_facts and seconds >= self.spacing.cost_ratio * self._checkpoint_cost:
+        spacing, cost = self.spacing, self._checkpoint_cost
+        if n >= spacing.min_facts and seconds >= spacing.cost_ratio * cost:
             self._checkpoint(state)
+        elif spacing.every is not None and n and self._position is not None:
+            at, wall = self._checkpoint_at
+            if (at is None or self._position[0] - at >= spacing.every) and (
+                self.wall() - wall >= spacing.live_ratio * cost
+            ):
+                self._checkpoint(state)
 
     def _checkpoint(self, state: State) -> None:
         t0 = time.perf_counter()
@@ -229,18 +253,12 @@ class Projector:
         self.checkpoints.save(Checkpoint(self._position, self._folded, blob))
         self._checkpoint_cost = time.perf_counter() - t0
         self._since_checkpoint = (0, 0.0)
+        self._checkpoint_at = (self._position[0] if self._position else None, self.wall())
 
     def _restore(self, bound: Position | None) -> tuple[State, Position | None, int]:
         """The newest sound checkpoint strictly before `bound`, thawed; the empty state if none."""
-        for checkpoint in self.checkpoints.before(bound):
-            try:
-                return thaw(checkpoint.blob, self.history)
-            except CorruptCheckpoint as e:
-                log.warning(
-                    "checkpoint at %s discarded (%s); falling back to an older one", checkpoint.position, e
-                )
-                self.checkpoints.discard(checkpoint)
-        return new_state(self.history), None, 0
+        found = newest_sound(self.checkpoints, bound, lambda blob: thaw(blob, self.history))
+        return found[1] if found is not None else (new_state(self.history), None, 0)
 
     def _materialise(self) -> None:
         if not self._stale:
@@ -250,13 +268,15 @@ class Projector:
         state.annulled = self._annulled()
         self._state, self._position, self._folded = state, since, folded
         self._since_checkpoint = (0, 0.0)
+        self._checkpoint_at = (since[0] if since else None, self._checkpoint_at[1])
         refolded = 0
+        self.late.restart(since)
         with collector_paused():
             for batch in self.timeline.after(since):
                 self._fold(state, batch)
                 refolded += len(batch)
         if self._clock is not None:  # without a clock, deadlines run up to the last fact (as folded)
-            fire_deadlines(state, self._clock)
+            self._fire_deadlines(state, self._clock)
         self._redo, self._stale = None, False
         self.refolds += 1
         self.last_refold = Refold(since, refolded, time.perf_counter() - t0)
@@ -291,15 +311,8 @@ class Projector:
             violation = self._state.violations.get(fact.violation_id)
             if fact.at > as_of and violation is not None:
                 bound = min(bound, start_of(violation.at))
-        chosen = None
-        for checkpoint in self.checkpoints.before(bound):
-            try:
-                verify(checkpoint.blob)
-                chosen = checkpoint
-                break
-            except CorruptCheckpoint as e:
-                log.warning("checkpoint at %s discarded (%s); trying an older one", checkpoint.position, e)
-                self.checkpoints.discard(checkpoint)
+        found = newest_sound(self.checkpoints, bound, verify)
+        chosen = found[0] if found is not None else None
         since = chosen.position if chosen is not None else None
         return PastFold(
             self.history,

@@ -132,6 +132,10 @@ class State:
     scheduled: list[tuple[datetime, int, str]] = field(default_factory=list)
     detectors: CallDetectors = field(init=False)
     _scheduled_count: int = 0
+    # What a late fact must not cross (projections.late): counts every suspicion raised, violation
+    # confirmed, anomaly recorded and deadline scheduled or fired. Not in checkpoints: only its
+    # changes across one fact are read.
+    effects: int = 0
     # Derived from `blacklist` and `person_accounts`, never written to a checkpoint (`reindex` rebuilds
     # it): the accounts whose partner calls can be blacklist evasion. A call on any other account is
     # settled by one lookup in this small set instead of three in the large account tables.
@@ -201,6 +205,7 @@ class State:
     def schedule(self, at: datetime, violation_id: str) -> None:
         """A deadline to check later; the counter keeps same-instant deadlines in fold order."""
         self._scheduled_count += 1
+        self.effects += 1
         heapq.heappush(self.scheduled, (at, self._scheduled_count, violation_id))
 
     # --- time-indexed queries (admission, views) ---------------------------------------------------

@@ -9,14 +9,18 @@ workers and the API, so a long-running process holds neither every fact nor ever
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Iterator
+import logging
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Protocol
+from datetime import datetime, timedelta
+from typing import Protocol, TypeVar
 
-from projections.checkpoint import Position, end_of
+from projections.checkpoint import CorruptCheckpoint, Position, end_of
 from projections.fold import sort_key
 from schemas.facts import Fact
+
+log = logging.getLogger("hotline.projector")
+Sound = TypeVar("Sound")
 
 
 class Timeline(Protocol):
@@ -36,10 +40,26 @@ class Timeline(Protocol):
 @dataclass(frozen=True)
 class Spacing:
     """When a fold takes a checkpoint: after `min_facts` facts at least, and once the fold time since
-    the last one is `cost_ratio` times what that one cost (so checkpoints cost at most ~1/ratio)."""
+    the last one is `cost_ratio` times what that one cost (so checkpoints cost at most ~1/ratio).
+
+    Live, that is sparse (a day of a line's traffic folds in milliseconds), so with `every` a fold
+    also takes one per `every` of event time, when the wall time since the last one is `live_ratio`
+    times what it cost: dense recent checkpoints for annulments of recent violations, at most about
+    1/live_ratio of the process's time, and hardly any more while catching up."""
 
     min_facts: int = 20_000
     cost_ratio: float = 4.0
+    every: timedelta | None = None
+    live_ratio: float = 20.0
+
+
+@dataclass
+class Refold:
+    """What a projector's last refold did (status endpoints, benchmarks)."""
+
+    since: Position | None  # the checkpoint it started from (None: the empty state)
+    facts: int  # facts refolded
+    seconds: float
 
 
 @dataclass(frozen=True)
@@ -148,3 +168,19 @@ def thinned(saved: list[Checkpoint]) -> int:
         if score < best_score:
             best, best_score = i, score
     return best
+
+
+def newest_sound(
+    checkpoints: Checkpoints, bound: Position | None, check: Callable[[bytes], Sound]
+) -> tuple[Checkpoint, Sound] | None:
+    """The newest checkpoint strictly before `bound` that `check` (thaw, or verify) accepts, with what
+    it gave; each one it refuses as corrupt is discarded with one log line. None when none is sound."""
+    for checkpoint in checkpoints.before(bound):
+        try:
+            return checkpoint, check(checkpoint.blob)
+        except CorruptCheckpoint as e:
+            log.warning(
+                "checkpoint at %s discarded (%s); falling back to an older one", checkpoint.position, e
+            )
+            checkpoints.discard(checkpoint)
+    return None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import msgspec
 
-from domain.phone import PhoneNumberError, normalise
+from domain.phone import hold_in_e164
 from schemas.types import Channel, Id, Instant, PhoneNumber, RuleId, SubjectKind
 
 
@@ -136,12 +136,7 @@ class CallRequest(RecordedCall, frozen=True, kw_only=True):
     invalid one is refused, naming the field (`- at $.number`, as msgspec names a field)."""
 
     def __post_init__(self) -> None:
-        try:
-            e164 = normalise(self.number)
-        except PhoneNumberError as err:
-            raise ValueError(f"{err} - at `$.number`") from None
-        if e164 != self.number:
-            msgspec.structs.force_setattr(self, "number", e164)
+        hold_in_e164(self)
 
 
 class Reason(msgspec.Struct, frozen=True):

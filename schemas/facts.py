@@ -16,7 +16,7 @@ from typing import Union
 
 import msgspec
 
-from domain.phone import PhoneNumberError, normalise
+from domain.phone import PhoneNumberError, hold_in_e164, normalise
 from schemas.types import Channel, CodesResult, FaultLevel, Id, Instant, PhoneNumber, RuleId, Stars, Text
 
 
@@ -127,6 +127,22 @@ class CallReceived(Fact, frozen=True, kw_only=True, tag="call.received"):
 
     def __post_init__(self) -> None:
         _number_in_e164(self)
+
+
+class AdmissionRefused(Fact, frozen=True, kw_only=True, tag="admission.refused"):
+    """Written by the line itself when admission refuses a call on a barcode mismatch, so that the
+    detectors see it even when no call fact follows (RULES.md). `id`: the decision's; `at`: the call's
+    time asked about; `reasons`: the decision's codes, for the audit (the fold judges anew)."""
+
+    account_id: Id
+    number: PhoneNumber
+    barcode: Id
+    stated_model: Id
+    stated_site: Id
+    reasons: tuple[Id, ...]
+
+    def __post_init__(self) -> None:
+        hold_in_e164(self)
 
 
 class CaseOpened(Fact, frozen=True, tag="case.opened"):
@@ -262,6 +278,7 @@ AnyFact = Union[  # noqa: UP007 (a long union reads better as a list)
     CertificateGranted,
     DeviceInstalled,
     MaintenanceAgreed,
+    AdmissionRefused,  # the answer precedes the call it answers: at one instant, the call sees it
     CallReceived,
     CaseOpened,
     CaseTransferred,

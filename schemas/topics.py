@@ -61,7 +61,7 @@ FACTS = Topic(
     name="facts",
     key="the fact's subject (see fact_key): company, account, barcode, case, violation, penalty or plan id",
     schema="facts.schema.json (one fact per record)",
-    writers="producers (CRM, call centre, HTTP ingest)",
+    writers="producers (CRM, call centre, HTTP ingest); the query API (admission.refused)",
     readers="workers, the query API, audit replay",
 )
 REJECTS = Topic(
@@ -117,6 +117,7 @@ _SUBJECT: dict[type[f.Fact], str] = {
     f.AccountOpened: "account_id",
     f.CertificateGranted: "account_id",
     f.CertificateExamResult: "account_id",
+    f.AdmissionRefused: "account_id",  # beside the account's calls: one partition, in order
     f.CallReceived: "account_id",
     f.CaseOpened: "account_id",
     f.ViolationReported: "account_id",

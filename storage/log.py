@@ -8,7 +8,7 @@ of both tables carries a hash-chain link to the row before it (storage.log_chain
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -243,9 +243,13 @@ class EmbeddedLog:
                 return batch_from_msgpack([body])[0].at
         return None
 
-    def record_decision(self, decision: AdmissionDecision) -> int:
+    def record_decision(self, decision: AdmissionDecision, facts: Sequence[Fact] = ()) -> int:
+        """Record an answer; `facts` (what the answer adds to the facts: an `admission.refused`) are
+        appended in the same transaction, so the decision and its fact land together or not at all."""
         body = msgspec.msgpack.encode(decision)
         with self.writing():  # the last link read and the row written under one lock
+            if facts:
+                self.append(facts)  # nested: hash-chained and deduplicated by id like any ingest
             cur = self.db.cursor()
             linked = link(last_link(cur, "decisions"), body)
             insert = "INSERT INTO decisions (id, body, link) VALUES (?, ?, ?)"

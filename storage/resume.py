@@ -15,6 +15,7 @@ import json
 import logging
 import sqlite3
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 
 from domain.policy import Policy
@@ -73,8 +74,8 @@ def _earliest_change(embedded: EmbeddedLog, new: Sequence[Fact]) -> Position | N
 
 
 #: A process fed from Kafka folds in place; checkpoints every 20,000 facts at the least, more sparsely
-#: while catching up (a fifth of fold time at most).
-FEED_SPACING = Spacing(min_facts=20_000, cost_ratio=4.0)
+#: while catching up (a fifth of fold time at most); live, also one per day of event time (Spacing).
+FEED_SPACING = Spacing(min_facts=20_000, cost_ratio=4.0, every=timedelta(days=1))
 
 
 def open_store(

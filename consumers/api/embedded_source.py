@@ -8,7 +8,9 @@ processes (WAL), so new facts show up here within a poll, and the dashboard's li
 (`Replica.version` grows).
 
 Admission decisions are recorded on the same log (`decisions` table), as `hotline check` records
-them; an answer that cannot be recorded is not given (DecisionNotRecorded, a 503).
+them, with the `admission.refused` fact of a barcode-mismatch refusal appended to the facts in the
+same transaction (the feed then folds it: the suspicion shows); an answer that cannot be recorded is
+not given (DecisionNotRecorded, a 503).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from starlette.concurrency import run_in_threadpool
 
 from consumers.embedded import DecisionNotRecorded
 from consumers.replica import Replica
+from domain.admission import refusal_fact
 from domain.policy import Policy
 from domain.policy_history import PolicyHistory
 from projections.projector import Projector
@@ -102,13 +105,22 @@ class LogRecorder:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._local = threading.local()
+        # One writer at a time in this process: threads contending for SQLite's write lock back off in
+        # sleeps, which put 1 s tails on admissions under load (bench/http_admission.py --log); a
+        # Python lock queues them instead. Other processes still wait on SQLite's busy timeout.
+        self._writing = threading.Lock()
 
     def _record(self, decision: AdmissionDecision) -> None:
+        with self._writing:
+            self._record_alone(decision)
+
+    def _record_alone(self, decision: AdmissionDecision) -> None:
         try:
             embedded: EmbeddedLog | None = getattr(self._local, "log", None)
             if embedded is None:
                 embedded = self._local.log = EmbeddedLog(self.path)
-            embedded.record_decision(decision)
+            refused = refusal_fact(decision)  # with its decision, as `hotline check` does
+            embedded.record_decision(decision, () if refused is None else (refused,))
         except Exception as err:  # sqlite3.Error, LogWriteError: the answer must not be given
             cause = err if isinstance(err, LogWriteError) else LogWriteError(str(err))
             raise DecisionNotRecorded(self.path, decision, cause) from None

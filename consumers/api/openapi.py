@@ -1,4 +1,9 @@
-"""The OpenAPI 3.1 document of the query API (docs/openapi.json; `python -m consumers.api openapi`)."""
+"""The OpenAPI 3.1 document of the query API (docs/openapi.json; `python -m consumers.api openapi`).
+
+Every route the app serves is in it (tests/unit/test_dashboard_api.py checks `app.routes` against
+`DOCUMENTED`): the API's table (consumers.api.routing), the dashboard's (consumers.api.dashboard)
+and GET /metrics, which consumers.api.metrics.instrument adds (`hotline serve`, `serve --log`).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,9 @@ from typing import Any
 
 import msgspec
 
-from access.roles import roles_that_may
+from access.roles import Action, roles_that_may
+from consumers.api.dashboard import DASHBOARD_ENDPOINTS
+from consumers.api.dashboard_view import AuditLine, Charts, DashboardView
 from consumers.api.models import (
     AdmissionAnswer,
     BlacklistAnswer,
@@ -19,11 +26,14 @@ from consumers.api.models import (
     Readiness,
     SubjectBlacklist,
 )
-from consumers.api.routing import ENDPOINTS
+from consumers.api.routing import ENDPOINTS, Endpoint
 from projections.explain import Explanation
 from schemas.derived import CallRequest
 
 OPENAPI_PATH = Path(__file__).parents[2] / "docs" / "openapi.json"
+# consumers.metrics_http.metrics_route, inserted by consumers.api.metrics.instrument
+METRICS = Endpoint("/metrics", "metrics", ("GET",), Action.READ)
+DOCUMENTED: tuple[Endpoint, ...] = (*ENDPOINTS, *DASHBOARD_ENDPOINTS, METRICS)
 
 
 _REF = "#/components/schemas/{name}"
@@ -44,10 +54,15 @@ def _param(name: str, where: str, description: str, required: bool = False, sche
 
 
 def _ok(name: str, description: str) -> Any:
-    return {
-        "description": description,
-        "content": {"application/json": {"schema": {"$ref": _REF.format(name=name)}}},
-    }
+    """A JSON answer of the schema `name`; `Name[]` is an array of them."""
+    schema: Any = {"$ref": _REF.format(name=name.removesuffix("[]"))}
+    if name.endswith("[]"):
+        schema = {"type": "array", "items": schema}
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _text(media_type: str, description: str) -> Any:
+    return {"description": description, "content": {media_type: {"schema": {"type": "string"}}}}
 
 
 def _get(summary: str, params: list[Any], ok: str, ok_text: str, extra: dict[str, str] | None = None) -> Any:
@@ -72,6 +87,9 @@ def openapi_document() -> dict[str, Any]:
             DigestAnswer,
             Health,
             Readiness,
+            DashboardView,
+            Charts,
+            AuditLine,
             Problem,
         ],
         ref_template=_REF,
@@ -179,6 +197,13 @@ def openapi_document() -> dict[str, Any]:
         "/openapi.json": {
             "get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}}
         },
+        **_dashboard_paths(as_of),
+        "/metrics": {
+            "get": {
+                "summary": "Prometheus metrics: latency by route, admission outcomes, the replica's progress",
+                "responses": {"200": _text("text/plain", "the text exposition format (docs/metrics.md)")},
+            }
+        },
     }
     _secure(paths)
     return {
@@ -205,9 +230,56 @@ def openapi_document() -> dict[str, Any]:
     }
 
 
+def _dashboard_paths(as_of: Any) -> dict[str, Any]:
+    """The web dashboard (docs/dashboard.md): its page and files are open, its data are not."""
+    files = {
+        media: {"schema": {"type": "string"}} for media in ("text/javascript", "text/css", "image/svg+xml")
+    }
+    static = {
+        "summary": "The page's scripts, styles and the vendored charting library",
+        "parameters": [_param("path", "path", "A file of the page, e.g. dashboard.js or vendor/vega.min.js")],
+        "responses": {
+            "200": {"description": "the file; it carries no data", "content": files},
+            "404": _ok("Problem", "no such file"),
+        },
+    }
+    events = (
+        '`event: facts` with data {"version", "facts", "ready"} at once and whenever the projection takes'
+        " new facts; a comment line every 15 s while idle"
+    )
+    view = "The dashboard's tables as of a time: blacklist, counters, tallies, suspicions, plans, SLA"
+    audit = "Recorded admission decisions up to a time (newest 500), each beside today's answer"
+    return {
+        "/": {
+            "get": {
+                "summary": "The dashboard page",
+                "responses": {"200": _text("text/html", "it holds no data")},
+            }
+        },
+        "/static/{path}": {"get": static},
+        "/dashboard/view": {"get": _get(view, [as_of], "DashboardView", "the view")},
+        "/dashboard/charts": {"get": _get("The dashboard's chart series", [as_of], "Charts", "the series")},
+        "/dashboard/events": {
+            "get": {
+                "summary": "Server-sent events whenever the projection takes new facts",
+                "responses": {"200": _text("text/event-stream", events)},
+            }
+        },
+        "/dashboard/audit": {
+            "get": _get(
+                audit,
+                [as_of],
+                "AuditLine[]",
+                "the lines, newest first",
+                {"404": "the decisions are read on the log: only `serve --log` has them"},
+            )
+        },
+    }
+
+
 def _secure(paths: dict[str, Any]) -> None:
-    """Each operation's security from the routing table: the roles that may call it, or open."""
-    for e in ENDPOINTS:
+    """Each operation's security from the routing tables: the roles that may call it, or open."""
+    for e in DOCUMENTED:
         for method in e.methods:
             operation = paths[e.path][method.lower()]
             if e.action is None:

@@ -43,12 +43,13 @@ ENDPOINTS: tuple[Endpoint, ...] = (
 
 
 def routes(api: Any, gate: Gate) -> list[Route]:
-    out = []
-    for e in ENDPOINTS:
-        handler = getattr(api, e.handler)
-        if e.action is None:
-            guarded = gate.open(handler)
-        else:
-            guarded = gate.protect(handler, e.action, accepts=JSON, max_body=e.max_body)
-        out.append(Route(e.path, guarded, methods=list(e.methods)))
-    return out
+    return [guarded_route(e, getattr(api, e.handler), gate) for e in ENDPOINTS]
+
+
+def guarded_route(e: Endpoint, handler: Any, gate: Gate) -> Route:
+    """The endpoint's route, behind the gate when it names an action (open otherwise)."""
+    if e.action is None:
+        guarded = gate.open(handler)
+    else:
+        guarded = gate.protect(handler, e.action, accepts=JSON, max_body=e.max_body)
+    return Route(e.path, guarded, methods=list(e.methods))

@@ -2,6 +2,10 @@
 derived events and projection updates of the keys it owns.
 
 How it runs (`main_worker`, `python -m consumers.worker --index I --of K`):
+0. The worker's files live in DATADIR = STATE/{namespace}-worker-{index} (STATE: --state-dir, else
+   $HOTLINE_STATE_DIR, else $XDG_STATE_HOME/hotline or ~/.local/state/hotline; or --datadir DATADIR):
+   projection.db, status.json and faust's tables (faust/). Logs go to stderr, plain text when it is
+   not a terminal, with connection errors rate-limited (log_lines.py).
 1. Before faust starts, the projector resumes from the worker's store (DATADIR/projection.db: facts
    and checkpoints on disk), and the facts topic is drained from the store's offsets (every
    partition; offset 0 for a new worker) with consumers.kafka_log.FactReader; the worker's consumer

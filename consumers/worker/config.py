@@ -1,5 +1,10 @@
 """What one worker process is: its place among the workers, where the brokers are, where it keeps
-its files. Built once by main_worker (or the CLI) and read by every other module of the package."""
+its files. Built once by main_worker (or the CLI) and read by every other module of the package.
+
+Where the files go: worker I of namespace NS keeps its store (projection.db), status.json and faust's
+tables (faust/) in STATE/NS-worker-I, STATE being --state-dir, else $HOTLINE_STATE_DIR, else
+$XDG_STATE_HOME/hotline, else ~/.local/state/hotline: never the current directory. --datadir names
+that one worker's directory outright instead."""
 
 from __future__ import annotations
 
@@ -11,6 +16,27 @@ from pathlib import Path
 from consumers.kafka_log import bootstrap, namespace
 
 GUARANTEES = ("at_least_once", "exactly_once")
+STATE_DIR_ENV = "HOTLINE_STATE_DIR"
+
+
+def default_state_dir() -> Path:
+    """The per-user state directory: $XDG_STATE_HOME/hotline, else ~/.local/state/hotline (the XDG base
+    directory rules: a relative $XDG_STATE_HOME is ignored)."""
+    xdg = os.environ.get("XDG_STATE_HOME", "")
+    if xdg and Path(xdg).is_absolute():
+        return Path(xdg) / "hotline"
+    try:
+        return Path.home() / ".local" / "state" / "hotline"
+    except RuntimeError:  # no $HOME and no password entry
+        raise ValueError(f"no home directory for the state: set {STATE_DIR_ENV} or --state-dir") from None
+
+
+def resolve_state_dir(given: Path | None = None) -> Path:
+    """Where the workers keep their directories: `given` (--state-dir), else $HOTLINE_STATE_DIR, else
+    default_state_dir(). Always absolute: faust would take a relative one from the current directory."""
+    if given is None and (raw := os.environ.get(STATE_DIR_ENV, "").strip()):
+        given = Path(raw)
+    return (given.expanduser() if given is not None else default_state_dir()).absolute()
 
 
 @dataclass(frozen=True)
@@ -19,7 +45,8 @@ class WorkerConfig:
     count: int
     servers: str = field(default_factory=bootstrap)
     namespace: str = field(default_factory=namespace)
-    datadir: Path | None = None
+    datadir: Path | None = None  # this worker's own directory; None: state_dir / app_id
+    state_dir: Path = field(default_factory=resolve_state_dir)  # --state-dir, $HOTLINE_STATE_DIR, ...
     policy_path: Path | None = None
     # Write digest(snapshot(state_at(T), T)) into status.json (tests: "what is your digest as of T?").
     digest_as_of: datetime | None = None
@@ -33,6 +60,7 @@ class WorkerConfig:
             raise ValueError(f"processing guarantee {self.guarantee!r} is not one of {', '.join(GUARANTEES)}")
         if self.digest_as_of is not None and self.digest_as_of.tzinfo is None:
             raise ValueError("digest_as_of needs a time zone")
+        object.__setattr__(self, "state_dir", resolve_state_dir(self.state_dir))  # absolute, ~ expanded
 
     @property
     def app_id(self) -> str:
@@ -41,7 +69,8 @@ class WorkerConfig:
 
     @property
     def dir(self) -> Path:
-        return self.datadir or Path(f"{self.app_id}-data")
+        """projection.db, status.json and faust/ (the tables): --datadir, else STATE/NS-worker-I."""
+        return self.datadir or self.state_dir / self.app_id
 
     @property
     def status_path(self) -> Path:
@@ -50,7 +79,7 @@ class WorkerConfig:
     @classmethod
     def from_env(cls, index: int, count: int, **given: object) -> WorkerConfig:
         """Fill what was not given from the environment: HOTLINE_KAFKA_BOOTSTRAP, HOTLINE_NAMESPACE,
-        HOTLINE_DIGEST_AS_OF (ISO 8601 with an offset), HOTLINE_WORKER_GUARANTEE, and
+        HOTLINE_STATE_DIR, HOTLINE_DIGEST_AS_OF (ISO 8601 with an offset), HOTLINE_WORKER_GUARANTEE, and
         HOTLINE_WORKER_DRAIN=0 (benchmarks only: skip the startup drain, the agent reads everything)."""
         values = {k: v for k, v in given.items() if v is not None}
         if "digest_as_of" not in values and (raw := os.environ.get("HOTLINE_DIGEST_AS_OF")):

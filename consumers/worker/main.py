@@ -18,6 +18,7 @@ from schemas.topics import FACTS
 from .agent import install
 from .app import make_app
 from .config import WorkerConfig
+from .log_lines import configure, faust_logging, quiet_spinner
 from .metrics import metrics_port
 from .offsets import start_group_at
 from .runtime import Runtime
@@ -39,15 +40,24 @@ def main_worker(
     *,
     policy_path: Path | None = None,
     loglevel: str = "warning",
+    state_dir: Path | None = None,
 ) -> None:
     """Run worker `index` of `count` until SIGTERM or SIGINT (then it stops cleanly and returns).
 
     Unset arguments come from the environment (HOTLINE_KAFKA_BOOTSTRAP, HOTLINE_NAMESPACE,
-    HOTLINE_DIGEST_AS_OF, HOTLINE_WORKER_GUARANTEE); the data directory defaults to
-    ./{namespace}-worker-{index}-data. Raises WorkerError when it cannot start."""
+    HOTLINE_STATE_DIR, HOTLINE_DIGEST_AS_OF, HOTLINE_WORKER_GUARANTEE); the data directory defaults to
+    STATE/{namespace}-worker-{index}, STATE being `state_dir`, else $HOTLINE_STATE_DIR, else
+    $XDG_STATE_HOME/hotline or ~/.local/state/hotline (config.py). Raises WorkerError when it cannot
+    start."""
     try:
         config = WorkerConfig.from_env(
-            index, count, servers=servers, namespace=namespace, datadir=datadir, policy_path=policy_path
+            index,
+            count,
+            servers=servers,
+            namespace=namespace,
+            datadir=datadir,
+            state_dir=state_dir,
+            policy_path=policy_path,
         )
     except ValueError as e:
         raise WorkerError(str(e)) from None
@@ -56,6 +66,15 @@ def main_worker(
 
 def run(config: WorkerConfig, loglevel: str = "warning") -> Runtime:
     started = time.monotonic()
+    try:
+        configure(loglevel)  # plain text off a terminal, connection errors rate-limited (log_lines.py)
+    except ValueError as e:
+        raise WorkerError(str(e)) from None
+    try:
+        config.dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise WorkerError(f"cannot create the worker's directory {config.dir}: {e}") from None
+    log.info("worker %d keeps its state in %s", config.index, config.dir)
     try:
         policy = load_policy(config.policy_path)
     except (OSError, PolicyError) as e:
@@ -75,7 +94,10 @@ def run(config: WorkerConfig, loglevel: str = "warning") -> Runtime:
         raise WorkerError(f"cannot read {facts} from the brokers at {config.servers}: {e}") from None
     app = make_app(config)
     install(app, runtime)
-    worker = faust.Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
+    worker = faust.Worker(
+        app, loglevel=loglevel, quiet=True, redirect_stdouts=False, logging_config=faust_logging(loglevel)
+    )
+    quiet_spinner(worker)
     try:
         worker.execute_from_commandline()
     except SystemExit as e:  # faust always leaves through SystemExit; 0 is a clean stop

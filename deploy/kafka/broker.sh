@@ -4,6 +4,9 @@
 #   deploy/kafka/broker.sh [--sasl] start|stop|restart|status|reset|logs|env|fetch|topics|groups|run-class
 #   deploy/kafka/broker.sh --sasl acls [NAMESPACE]
 #
+# The plain broker listens on the port of the first address in $HOTLINE_KAFKA_BOOTSTRAP (9092 when
+# unset; $HOTLINE_KAFKA_PORT overrides it); on a port other than 9092 its data dir is data-PORT.
+#
 # --sasl (or HOTLINE_KAFKA_SASL=1): a second, separate broker (port 9094, its own data dir) with a
 # SASL_PLAINTEXT listener, SCRAM users and ACLs (StandardAuthorizer); see "SASL mode" in README.md.
 #
@@ -24,13 +27,40 @@ if [[ "${1:-}" == "--sasl" ]]; then
   SASL=1
   shift
 fi
+DEFAULT_PORT=9092
+# A mistake in the environment, reported (exit 2) by every command that needs the broker's address.
+CONFIG_ERROR=""
 if [[ "$SASL" == 1 ]]; then
   # Its own variables, so that a shell set up for the plain broker cannot point both at one place.
   DATA_DIR="${HOTLINE_KAFKA_SASL_DATA:-$KAFKA_DIR/data-sasl}"
   PORT="${HOTLINE_KAFKA_SASL_PORT:-9094}"
 else
-  DATA_DIR="${HOTLINE_KAFKA_DATA:-$KAFKA_DIR/data}"
-  PORT="${HOTLINE_KAFKA_PORT:-9092}"
+  # The plain broker listens where the clients look: the port of the first address in
+  # HOTLINE_KAFKA_BOOTSTRAP, unless HOTLINE_KAFKA_PORT names another; 9092 when neither is set.
+  PORT="${HOTLINE_KAFKA_PORT:-}"
+  if [[ -z "$PORT" ]]; then
+    PORT="$DEFAULT_PORT"
+    FIRST_ADDRESS="${HOTLINE_KAFKA_BOOTSTRAP:-}"
+    FIRST_ADDRESS="${FIRST_ADDRESS%%,*}"
+    FIRST_ADDRESS="${FIRST_ADDRESS//[[:space:]]/}"
+    if [[ -n "$FIRST_ADDRESS" ]]; then
+      PORT="${FIRST_ADDRESS##*:}"
+      PROTOCOL="${HOTLINE_KAFKA_SECURITY_PROTOCOL:-PLAINTEXT}"
+      if [[ "$FIRST_ADDRESS" != *:* || ! "$PORT" =~ ^[0-9]{1,5}$ ]] || ((10#$PORT < 1 || 10#$PORT > 65535)); then
+        CONFIG_ERROR="HOTLINE_KAFKA_BOOTSTRAP=$HOTLINE_KAFKA_BOOTSTRAP: expected host:port with a port from 1 to 65535 (e.g. 127.0.0.1:9092)"
+        PORT="$DEFAULT_PORT"
+      elif [[ "${PROTOCOL^^}" != PLAINTEXT ]]; then
+        CONFIG_ERROR="HOTLINE_KAFKA_BOOTSTRAP=$HOTLINE_KAFKA_BOOTSTRAP is a $PROTOCOL broker (HOTLINE_KAFKA_SECURITY_PROTOCOL): add --sasl for the SASL broker, or unset both for the plain one"
+      fi
+      PORT="$((10#$PORT))"
+    fi
+  fi
+  # A broker on another port has a data dir of its own: its pid file, config and KRaft storage.
+  if [[ "$PORT" == "$DEFAULT_PORT" ]]; then
+    DATA_DIR="${HOTLINE_KAFKA_DATA:-$KAFKA_DIR/data}"
+  else
+    DATA_DIR="${HOTLINE_KAFKA_DATA:-$KAFKA_DIR/data-$PORT}"
+  fi
 fi
 HOST="${HOTLINE_KAFKA_HOST:-127.0.0.1}"
 if [[ "$SASL" == 1 ]]; then
@@ -91,9 +121,12 @@ StandardAuthorizer with super user admin, and ACLs for the namespace (see README
 Environment (defaults in brackets):
   HOTLINE_KAFKA_VERSION          Kafka version [$KAFKA_VERSION]
   HOTLINE_KAFKA_HOME             cache root for jars and default data [\$HOME/.cache/hotline-kafka]
-  HOTLINE_KAFKA_DATA             data dir (config, pid, logs, KRaft storage) [<home>/<version>/data]
+  HOTLINE_KAFKA_BOOTSTRAP        where the clients look (host:port[,...]); the plain broker listens on
+                                 the port of its first address [127.0.0.1:9092]
+  HOTLINE_KAFKA_DATA             data dir (config, pid, logs, KRaft storage)
+                                 [<home>/<version>/data on port 9092, <home>/<version>/data-PORT on another]
   HOTLINE_KAFKA_HOST             listener/advertised host [127.0.0.1]
-  HOTLINE_KAFKA_PORT             client (PLAINTEXT) port [9092]
+  HOTLINE_KAFKA_PORT             client (PLAINTEXT) port, over HOTLINE_KAFKA_BOOTSTRAP's [9092]
   HOTLINE_KAFKA_CONTROLLER_PORT  KRaft controller port [client port + 1]
   HOTLINE_KAFKA_HEAP_OPTS        JVM heap options [-Xms256m -Xmx512m]
   HOTLINE_KAFKA_START_TIMEOUT    seconds to wait for readiness [90]
@@ -392,7 +425,7 @@ cmd_acls() {
   # transactional ids. The namespace's topics themselves are created by admin (hotline topics).
   acl --allow-principal User:worker --operation All --resource-pattern-type prefixed \
     --topic "$ns-worker-" --group "$ns-worker-" --transactional-id "$ns-worker-"
-  acl --allow-principal User:api --operation Write --topic "$ns.admission-decisions"
+  acl --allow-principal User:api --operation Write --topic "$ns.admission-decisions" --topic "$ns.facts"
   acls_done
   date -u +%FT%TZ >"$DATA_DIR/acls.$ns.done"
 }
@@ -439,7 +472,7 @@ cmd_start() {
   command -v "$PYTHON" >/dev/null 2>&1 || die "$PYTHON not found (needed for the readiness probe; set HOTLINE_KAFKA_PYTHON)"
   check_java
   if port_open "$HOST" "$PORT"; then
-    die "port $HOST:$PORT is already in use by a process not tracked by $PID_FILE (another Kafka, or one started with a different HOTLINE_KAFKA_DATA?). Stop it or set HOTLINE_KAFKA_PORT."
+    die "port $HOST:$PORT is already in use by a process not tracked by $PID_FILE (another Kafka, or one started with a different HOTLINE_KAFKA_DATA?). Stop it or choose another port (HOTLINE_KAFKA_BOOTSTRAP or HOTLINE_KAFKA_PORT)."
   fi
   if port_open "$HOST" "$CONTROLLER_PORT"; then
     die "controller port $HOST:$CONTROLLER_PORT is already in use. Set HOTLINE_KAFKA_CONTROLLER_PORT."
@@ -589,6 +622,10 @@ take_lock() {
 main() {
   local cmd="${1:-}"
   [[ $# -gt 0 ]] && shift
+  case "$cmd" in
+    "" | -h | --help | help | fetch) ;;
+    *) if [[ -n "$CONFIG_ERROR" ]]; then err "$CONFIG_ERROR"; exit 2; fi ;;
+  esac
   case "$cmd" in
     start) take_lock; cmd_start ;;
     stop) take_lock; cmd_stop ;;

@@ -135,7 +135,9 @@ def browser_context(served: Served, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 class Tab:
-    """One page of the browser, signed in, with the console errors it logged."""
+    """One page of the browser, signed in, with the console errors it logged (a script refused by the
+    Content-Security-Policy is one). Waits are selectors, never `wait_for_function`: Playwright runs
+    that with eval() in the page, which the page's policy (no 'unsafe-eval') refuses."""
 
     def __init__(self, context: object, served: Served, role: Role) -> None:
         self.page = context.new_page()  # type: ignore[attr-defined]
@@ -157,11 +159,11 @@ class Tab:
             return  # already shown
         self.page.fill("#as-of", value)
         self.page.click("#as-of-form button[type=submit]")
-        self.page.wait_for_function(f"document.body.dataset.asOf !== {before!r}")
+        self.page.wait_for_selector(f'body[data-as-of]:not([data-as-of="{before}"])', state="attached")
 
     def go(self, page: str) -> None:
         self.page.click(f"nav a[href='#{page}']")
-        self.page.wait_for_function(f"document.body.dataset.page === {page!r}")
+        self.page.wait_for_selector(f'body[data-page="{page}"]', state="attached")
 
     def rows(self, table: str) -> list[str]:
         return [row.inner_text() for row in self.page.query_selector_all(f"#{table} tbody tr")]
@@ -235,7 +237,7 @@ def test_explain_shows_facts_to_penalties_with_the_policy_version(auditor: Tab) 
     auditor.page.select_option("#explain-kind", "account")
     auditor.page.fill("#explain-subject", KNOWN_ACCOUNT)
     auditor.page.click("#explain-form button")
-    auditor.page.wait_for_function("document.querySelector('#explain-summary').textContent.includes('eng-')")
+    auditor.page.locator("#explain-summary", has_text="eng-").wait_for()
     assert auditor.page.inner_text("#explain-summary") == f"account {KNOWN_ACCOUNT}: blacklisted"
     rows = auditor.rows("explain-table")
     assert any("violation" in row and "ABUSIVE-CONDUCT" in row and "3.0" in row for row in rows), rows
@@ -286,7 +288,7 @@ def test_a_reader_may_not_explain(browser_context: object, served: Served) -> No
     reader.go("explain")
     reader.page.fill("#explain-subject", KNOWN_ACCOUNT)
     reader.page.click("#explain-form button")
-    reader.page.wait_for_function("document.querySelector('#explain-summary').textContent !== ''")
+    reader.page.wait_for_selector("#explain-summary:not(:empty)")
     assert reader.page.inner_text("#explain-summary") == "This page needs the auditor or staff role."
     reader.page.close()
 
@@ -294,18 +296,13 @@ def test_a_reader_may_not_explain(browser_context: object, served: Served) -> No
 def test_an_ingest_arrives_as_a_live_update(auditor: Tab, served: Served) -> None:
     page = auditor.page
     page.click("#now")
-    page.wait_for_function("document.querySelector('#live').dataset.facts !== undefined")
+    page.wait_for_selector("#live[data-facts]", state="attached")
     before = int(page.get_attribute("#live", "data-facts") or 0)
     ingest = [*_hotline(), "ingest", str(EXAMPLES), "--log", str(served.log)]
     subprocess.run(ingest, check=True, env=served.env, capture_output=True, timeout=120)
-    page.wait_for_function(
-        f"Number(document.querySelector('#live').dataset.facts) === {before + EXAMPLE_FACTS}", timeout=20_000
-    )
+    page.wait_for_selector(f'#live[data-facts="{before + EXAMPLE_FACTS}"]', state="attached", timeout=20_000)
     # the page as of now redraws from the new projection: its status line counts the new facts too
-    page.wait_for_function(
-        f"document.querySelector('#status').textContent.includes('{before + EXAMPLE_FACTS} facts')",
-        timeout=20_000,
-    )
+    page.locator("#status", has_text=f"{before + EXAMPLE_FACTS} facts").wait_for(timeout=20_000)
 
 
 def test_first_paint_is_measured(browser_context: object, served: Served) -> None:

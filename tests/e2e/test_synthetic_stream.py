@@ -1,5 +1,6 @@
-"""The synthetic demo stream: every rule fires, the combinations of RULES.md occur, and the rules can use
-every fact the generator makes (no anomalies)."""
+"""The synthetic demo stream: every rule fires, the combinations of RULES.md occur, the line answers its
+cases and its customers have partners of record (seeds 002 and 004), and the rules can use every fact
+the generator makes (no anomalies)."""
 
 from __future__ import annotations
 
@@ -15,9 +16,19 @@ from domain.policy import load_policy
 from producers.synthetic import generate
 from projections.fold import project
 from projections.state import State
+from projections.view import snapshot
 from schemas.codec import fact_from_json, fact_to_json
 from schemas.derived import CallRequest
-from schemas.facts import AccountOpened, CallReceived, CaseOpened, Fact
+from schemas.facts import (
+    AccountOpened,
+    CallReceived,
+    CaseAwaitingPartner,
+    CaseOpened,
+    CasePartnerReplied,
+    CaseResponded,
+    CustomerAssigned,
+    Fact,
+)
 from schemas.types import RULE_IDS
 
 SMALL: dict[str, Any] = {"seed": 11, "companies": 40, "engineers": 300, "months": 4}
@@ -91,6 +102,28 @@ def test_ordinary_traffic_is_mostly_admissible(facts: list[Fact], state: State) 
     assert admitted[(True, True)] / cases > 0.98, "cases are opened from admitted calls"
 
 
+def test_the_line_answers_and_customers_have_partners(facts: list[Fact]) -> None:
+    kinds = Counter(type(fact) for fact in facts)
+    assert kinds[CaseResponded] > kinds[CaseOpened] / 2, "most cases get a first reply"
+    assert kinds[CaseAwaitingPartner] and kinds[CasePartnerReplied], "some cases wait on the partner"
+    customers = {fact.customer_id for fact in facts if isinstance(fact, CustomerAssigned)}
+    assert len(customers) > 1
+    opened = {fact.case_id: fact.at for fact in facts if isinstance(fact, CaseOpened)}
+    for fact in facts:
+        if isinstance(fact, CaseResponded | CaseAwaitingPartner | CasePartnerReplied):
+            assert opened[fact.case_id] < fact.at, "a case is answered after it is opened"
+
+
+def test_service_levels_and_priority_tiers_vary(facts: list[Fact], state: State) -> None:
+    snap = snapshot(state, max(fact.at for fact in facts))
+    overall = [r for r in snap.sla_attainment if r.company_id is None and r.target == "response"]
+    assert any(r.ratio is not None and 0 < r.ratio < 1 for r in overall), "some replies late, most not"
+    assert sum(r.met for r in overall) > sum(r.breached for r in overall)
+    tiers = Counter(tuple(t.eligible) for t in snap.priority_tiers)
+    assert len(tiers) >= 2, "companies in different priority tiers"
+    assert tiers[()] > sum(n for eligible, n in tiers.items() if eligible), "most partners are small"
+
+
 def test_facts_are_well_formed(facts: list[Fact]) -> None:
     assert len({fact.id for fact in facts}) == len(facts)
     assert {fact.source for fact in facts} == {"crm", "callcentre"}
@@ -111,3 +144,5 @@ def test_the_default_stream_is_large_and_quick() -> None:
     stream = generate()
     print(f"{len(stream)} facts in {time.perf_counter() - began:.2f} s")
     assert len(stream) >= 100_000
+    kinds = {type(fact) for fact in stream}
+    assert {CaseResponded, CustomerAssigned, CaseAwaitingPartner, CasePartnerReplied} <= kinds

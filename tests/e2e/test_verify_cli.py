@@ -22,7 +22,7 @@ EXAMPLES = Path(__file__).parents[2] / "docs" / "examples" / "facts.jsonl"
 runner = CliRunner()
 
 
-def head_by_hand(log: Path, upto: int = 25) -> str:
+def head_by_hand(log: Path, upto: int = 26) -> str:
     head = bytes(32)
     with sqlite3.connect(log) as db:
         for (body,) in db.execute("SELECT body FROM facts WHERE offset <= ? ORDER BY offset", (upto,)):
@@ -40,7 +40,7 @@ def log(tmp_path: Path) -> Path:
 def test_verify_prints_the_records_end_and_head_of_an_intact_log(log: Path) -> None:
     result = runner.invoke(app, ["verify", "--log", str(log)])
     assert result.exit_code == 0, result.output
-    assert f"facts: 25 records checked, end offset 25, head {head_by_hand(log)}" in result.output
+    assert f"facts: 26 records checked, end offset 26, head {head_by_hand(log)}" in result.output
     assert f"decisions: 0 records checked, end offset 0, head {'0' * 64}" in result.output
 
 
@@ -73,7 +73,7 @@ def test_verify_of_a_missing_log_is_an_operator_mistake(tmp_path: Path) -> None:
 
 def test_replay_prints_the_manifest_beside_the_digest(log: Path) -> None:
     out = runner.invoke(app, ["replay", "--log", str(log)]).output
-    assert f"manifest log: 25 records to offset 25, head {head_by_hand(log)}" in out
+    assert f"manifest log: 26 records to offset 26, head {head_by_hand(log)}" in out
     assert "digest " in out
 
 

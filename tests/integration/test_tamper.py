@@ -1,7 +1,7 @@
 """Tampering with a real log file, behind the log's back (sqlite3 directly): every kind is caught and the
 first record concerned is named by its offset.
 
-The log is made by the real path: `ingest_files` of docs/examples/facts.jsonl (25 facts, offsets 1-25)
+The log is made by the real path: `ingest_files` of docs/examples/facts.jsonl (26 facts, offsets 1-26)
 and three admission checks (decisions 1-3).
 """
 
@@ -44,7 +44,7 @@ def by_hand(bodies: list[bytes]) -> bytes:
 def made_log(directory: Path) -> Path:
     path = directory / "hotline.db"
     with EmbeddedLog(path) as log:
-        assert ingest_files(log, [EXAMPLES]).appended == 25
+        assert ingest_files(log, [EXAMPLES]).appended == 26
         hotline = Hotline.of(log, POLICY)
         for number in ("+8613800000001", "+8613800000002", "+8613800000003"):
             request = CallRequest(
@@ -88,7 +88,7 @@ def flip_byte(path: Path, table: str, offset: int, at: int = 5) -> None:
 
 def test_an_untouched_log_is_intact_with_the_head_computed_by_hand(log_file: Path) -> None:
     facts, decisions = checked(log_file)
-    assert (facts.intact, facts.records, facts.end_offset) == (True, 25, 25)
+    assert (facts.intact, facts.records, facts.end_offset) == (True, 26, 26)
     assert facts.head == by_hand(bodies(log_file, "facts"))
     assert (decisions.intact, decisions.records, decisions.end_offset) == (True, 3, 3)
     assert decisions.head == by_hand(bodies(log_file, "decisions"))
@@ -163,13 +163,13 @@ def test_a_record_added_behind_the_logs_back_is_named(log_file: Path) -> None:
     with raw(log_file) as db:
         db.execute("INSERT INTO facts (id, type, at_us, body) VALUES ('x', 'company.registered', 0, x'00')")
     facts, _ = checked(log_file)
-    assert first_break(facts) == (26, "altered or reordered")
+    assert first_break(facts) == (27, "altered or reordered")
     assert facts.first_break is not None and facts.first_break.detail == "no link stored"
 
 
 def test_a_linked_record_added_without_the_chain_head_is_named(log_file: Path) -> None:
     with raw(log_file) as db:
-        (last,) = db.execute("SELECT link FROM facts WHERE offset = 25").fetchone()
+        (last,) = db.execute("SELECT link FROM facts WHERE offset = 26").fetchone()
         body = b"forged"
         linked = hashlib.sha256(b"\x01" + last + hashlib.sha256(b"\x00" + body).digest()).digest()
         db.execute(
@@ -177,7 +177,7 @@ def test_a_linked_record_added_without_the_chain_head_is_named(log_file: Path) -
             (body, linked),
         )
     facts, _ = checked(log_file)
-    assert first_break(facts) == (26, "added")
+    assert first_break(facts) == (27, "added")
 
 
 def test_an_old_log_without_links_is_read_read_only_and_linked_on_a_writable_open(
@@ -192,14 +192,14 @@ def test_an_old_log_without_links_is_read_read_only_and_linked_on_a_writable_ope
     with monkeypatch.context() as m:  # as a user who may not write the file (the tests run as root)
         m.setattr(os, "access", lambda path, mode: mode != os.W_OK)
         with EmbeddedLog(log_file) as log:
-            assert len(log.read()) == 25 and len(log.decisions()) == 3
+            assert len(log.read()) == 26 and len(log.decisions()) == 3
             with pytest.raises(Unchained):
                 log.verify("facts")
     with raw(log_file) as db:  # the read-only open wrote nothing
         assert "link" not in [c[1] for c in db.execute("PRAGMA table_info(facts)")]
-    monkeypatch.setattr("storage.log_chain._BACKFILL_BATCH", 7)  # in several batches: 7 + 7 + 7 + 4
+    monkeypatch.setattr("storage.log_chain._BACKFILL_BATCH", 7)  # in several batches: 7 + 7 + 7 + 5
     facts, decisions = checked(log_file)  # the writable open backfills
-    assert facts.intact and decisions.intact and (facts.records, decisions.records) == (25, 3)
+    assert facts.intact and decisions.intact and (facts.records, decisions.records) == (26, 3)
     with raw(log_file) as db:
         assert [bytes(x) for (x,) in db.execute("SELECT link FROM facts ORDER BY offset")] == links
         assert db.execute("SELECT end_offset FROM chain_head WHERE log = 'decisions'").fetchone() == (3,)
@@ -215,7 +215,7 @@ def test_an_old_log_without_links_is_read_read_only_and_linked_on_a_writable_ope
                 )
             ]
         )
-        assert log.verify("facts").records == 26
+        assert log.verify("facts").records == 27
 
 
 def test_two_concurrent_writers_make_one_chain(tmp_path: Path) -> None:
@@ -286,13 +286,13 @@ def delete(path: Path, offset: int) -> None:
 
 @pytest.mark.parametrize(
     ("tamper", "expected"),
-    [  # three workers check offsets 1-8, 9-16 and 17-25
+    [  # three workers check offsets 1-8, 9-17 and 18-26
         (lambda path: None, None),
         (lambda path: delete(path, 8), (8, "removed")),  # the last of a stretch
         (lambda path: delete(path, 9), (9, "removed")),  # the first of the next
-        (lambda path: flip_byte(path, "facts", 17), (17, "altered or reordered")),
-        (lambda path: swap(path, 16, 17), (16, "altered or reordered")),  # across two stretches
-        (lambda path: delete(path, 25), (25, "removed")),  # the tail
+        (lambda path: flip_byte(path, "facts", 18), (18, "altered or reordered")),
+        (lambda path: swap(path, 17, 18), (17, "altered or reordered")),  # across two stretches
+        (lambda path: delete(path, 26), (26, "removed")),  # the tail
     ],
 )
 def test_checking_in_several_processes_names_the_same_record(

@@ -22,7 +22,7 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from access.roles import Role
 from consumers.embedded import Hotline
-from consumers.kafka_log import ensure_topics, topic_name
+from consumers.kafka_log import FactReader, default_partition, ensure_topics, topic_name
 from consumers.kafka_replay import replay_from_kafka
 from domain.admission import admit_call
 from domain.policy import load_policy
@@ -30,7 +30,7 @@ from producers.synthetic import generate
 from projections.fold import project
 from schemas.codec import fact_from_json, fact_to_json
 from schemas.derived import AdmissionDecision, CallRequest
-from schemas.facts import CallReceived, Fact
+from schemas.facts import AdmissionRefused, CallReceived, Fact
 from schemas.topics import DERIVED, FACTS, fact_key
 from storage.log import EmbeddedLog
 from tests.unit.credentials import Credentials
@@ -126,6 +126,25 @@ def api_urls(kafka_broker: str, namespace: str, creds: Credentials) -> Iterator[
                 proc.kill()
 
 
+def on_topic(servers: str, namespace: str) -> tuple[list[Fact], int]:
+    """The distinct facts of the facts topic and its record count: the fact set with its re-sends, and
+    the `admission.refused` facts that barcode-mismatch admissions added (none before they ran)."""
+    reader = FactReader(servers, topic_name(FACTS, namespace))
+    try:
+        records = [fact for batch in reader.drain() for fact in batch]
+    finally:
+        reader.close()
+    return list({fact.id: fact for fact in records}.values()), len(records)
+
+
+def wait_caught_up(url: str, facts: int, headers: dict[str, str], timeout: float = 60) -> None:
+    """An API process reads the topic continuously: wait until it has applied `facts` distinct facts."""
+    deadline = time.monotonic() + timeout
+    while httpx.get(f"{url}/status", timeout=10, headers=headers).json()["facts"] < facts:
+        assert time.monotonic() < deadline, f"{url} did not read {facts} facts within {timeout}s"
+        time.sleep(0.2)
+
+
 def embedded_digest(tmp_path: Path, facts: list[Fact], as_of: datetime | None) -> str:
     with EmbeddedLog(tmp_path / f"embedded-{uuid.uuid4().hex}.db") as log:
         log.append(facts)
@@ -177,6 +196,7 @@ def test_http_admission_agrees_with_in_process_admit_call(
     states = {at: project(fact_set, POLICY, at) for at in {at for _, at in calls}}
     seen: Counter[str] = Counter()
     ids = []
+    refusals: dict[str, str] = {}  # decision id -> account: the answers that must add a fact
     with httpx.Client(timeout=30, headers=creds.router) as client:
         for i, (request, at) in enumerate(calls):
             url = api_urls[i % len(api_urls)]  # any process answers any key
@@ -199,13 +219,17 @@ def test_http_admission_agrees_with_in_process_admit_call(
             expected = admit_call(states[at], request, at, POLICY)
             assert decision.reasons == expected, (request, at)
             assert decision.admitted is (not expected) and decision.at == at
-            assert decision.known_up_to == len(fact_set)
+            # the facts behind the answer: the set, and the refusals the answers before it added
+            assert decision.known_up_to >= len(fact_set)
             # the per-partition offsets behind the answer: every record of the topic was read
             assert decision.known_offsets is not None and set(decision.known_offsets) == {0, 1, 2, 3}
             assert sum(decision.known_offsets.values()) >= len(fact_set)
             seen.update(r.code for r in expected)
             seen["admitted"] += not expected
             ids.append(decision.id)
+            codes = {r.code for r in expected}
+            if "barcode-mismatch" in codes and "unknown-account" not in codes:
+                refusals[decision.id] = request.account_id
     # The mix really covers the cases.
     for code in (
         "admitted",
@@ -221,6 +245,38 @@ def test_http_admission_agrees_with_in_process_admit_call(
     recorded = _read_topic(kafka_broker, topic_name(DERIVED["admission-decisions"], namespace), len(ids))
     assert sorted(d.id for _, d in recorded) == sorted(ids)
     assert all(key == d.request.account_id.encode() for key, d in recorded)
+
+    # Each barcode-mismatch refusal also put its admission.refused fact on the facts topic (issue 9),
+    # keyed and partitioned as the producers key facts: by account, Kafka's default rule.
+    facts = _records(kafka_broker, topic_name(FACTS, namespace))
+    added = {
+        fact.id: (partition, key, fact)
+        for partition, key, fact in facts
+        if isinstance(fact, AdmissionRefused)
+    }
+    assert len(refusals) >= 5 and set(added) == set(refusals)
+    for decision_id, (partition, key, fact) in added.items():
+        assert key == refusals[decision_id].encode() == fact.account_id.encode()
+        assert partition == default_partition(key, 4)
+        assert "barcode-mismatch" in fact.reasons and fact.source == "admission"
+
+
+def _records(servers: str, topic: str, timeout: float = 30) -> list[tuple[int, bytes, Fact]]:
+    """(partition, key, fact) of every record on the topic now."""
+    consumer = KafkaConsumer(bootstrap_servers=servers, enable_auto_commit=False, group_id=None)
+    try:
+        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)
+        ends = consumer.end_offsets(partitions)
+        out: list[tuple[int, bytes, Fact]] = []
+        deadline = time.monotonic() + timeout
+        while any(consumer.position(tp) < ends[tp] for tp in partitions) and time.monotonic() < deadline:
+            for tp, records in consumer.poll(timeout_ms=500).items():
+                out += [(tp.partition, r.key, fact_from_json(r.value)) for r in records]
+        return out
+    finally:
+        consumer.close()
 
 
 def _read_topic(
@@ -250,8 +306,11 @@ def test_http_digest_and_kafka_replay_equal_the_embedded_run(
     creds: Credentials,
 ) -> None:
     last = max(fact.at for fact in fact_set)
+    facts, records = on_topic(kafka_broker, namespace)  # with the refusals admissions added, if any
+    for url in api_urls:
+        wait_caught_up(url, len(facts), creds.headers(Role.READER))
     for as_of in (last - timedelta(days=30), last + timedelta(days=1), None):
-        expected = embedded_digest(tmp_path, fact_set, as_of)
+        expected = embedded_digest(tmp_path, facts, as_of)
         params = {"as_of": as_of.isoformat()} if as_of else {}
         for url in api_urls:
             answer = httpx.get(
@@ -259,9 +318,9 @@ def test_http_digest_and_kafka_replay_equal_the_embedded_run(
             )
             assert answer.json()["digest"] == expected
         for client in ("fetch", "kafka-python"):
-            digest, records, seconds = replay_from_kafka(kafka_broker, namespace, as_of, client=client)
+            digest, replayed, seconds = replay_from_kafka(kafka_broker, namespace, as_of, client=client)
             assert digest == expected, client
-            assert records == len(fact_set) + len(fact_set) // 100 and seconds > 0
+            assert replayed == records and seconds > 0
 
 
 def test_kafka_replay_refuses_a_missing_topic_without_creating_it(kafka_broker: str) -> None:
@@ -290,7 +349,8 @@ def test_an_api_process_with_a_state_dir_resumes_instead_of_rereading(
 ) -> None:
     """Restarted on its state directory, an API process takes up its facts and newest checkpoint and
     reads on from its offsets: it reads no record of the topic again, and answers the same."""
-    expected = embedded_digest(tmp_path, fact_set, None)
+    facts, records = on_topic(kafka_broker, namespace)
+    expected = embedded_digest(tmp_path, facts, None)
     state_dir = tmp_path / "api-state"
     statuses = []
     for _ in range(2):
@@ -318,5 +378,5 @@ def test_an_api_process_with_a_state_dir_resumes_instead_of_rereading(
             proc.terminate()
             proc.wait(20)
     first, second = statuses
-    assert first["records"] == len(fact_set) + len(fact_set) // 100  # every record, re-sent ones too
-    assert second["records"] == 0 and second["facts"] == len(fact_set)
+    assert first["records"] == records  # every record, re-sent ones too
+    assert second["records"] == 0 and second["facts"] == len(facts)

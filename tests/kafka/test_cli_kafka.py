@@ -37,9 +37,9 @@ def namespace(monkeypatch: pytest.MonkeyPatch) -> str:
 
 def test_produce_then_replay_from_kafka_equals_the_embedded_replay(namespace: str, tmp_path: Path) -> None:
     out = hotline("produce", str(EXAMPLES), "--source", "any")
-    assert f"25 read: 25 facts published to {namespace}.facts" in out
+    assert f"26 read: 26 facts published to {namespace}.facts" in out
     again = hotline("produce", str(EXAMPLES))
-    assert "0 facts published" in again and "25 already there" in again
+    assert "0 facts published" in again and "26 already there" in again
     log = str(tmp_path / "embedded.db")
     hotline("ingest", str(EXAMPLES), "--log", log)
     for as_of in ("2025-03-20", "2025-12-31"):

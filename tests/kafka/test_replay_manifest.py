@@ -56,7 +56,7 @@ def test_the_kafka_manifest_holds_each_partitions_end_count_and_head(
     out = json.loads(result.stdout)
     assert set(out) == {"digest", "manifest", "facts", "seconds"}
     manifest = out["manifest"]
-    assert manifest["source"] == "kafka" and manifest["records"] == 25 and out["facts"] == 25
+    assert manifest["source"] == "kafka" and manifest["records"] == 26 and out["facts"] == 26
     expected = partitions_read_by_kafka_python(kafka_broker, f"{namespace}.facts")
     assert {p["partition"]: (p["end_offset"], p["records"], p["head"]) for p in manifest["partitions"]} == {
         number: (end, len(values), by_hand(values)) for number, (end, values) in expected.items()
@@ -66,5 +66,5 @@ def test_the_kafka_manifest_holds_each_partitions_end_count_and_head(
     embedded = runner.invoke(app, ["replay", "--log", str(log), "--json", "--as-of", "2025-12-31"])
     assert json.loads(embedded.stdout)["digest"] == out["digest"]
     text = runner.invoke(app, ["replay", "--from-kafka", "--as-of", "2025-12-31"]).output
-    assert f"manifest 25 records, fingerprint {manifest['fingerprint']}" in text
+    assert f"manifest 26 records, fingerprint {manifest['fingerprint']}" in text
     assert "manifest partition 0: " in text

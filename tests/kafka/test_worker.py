@@ -328,3 +328,33 @@ def test_kill_9_mid_stream_loses_nothing(workers: Workers, expected: Expected) -
     assert statuses[1]["drain"]["resumed"] > 0 and statuses[1]["drain"]["from_offsets"] > 0, statuses[1]
     counts = check_outputs(workers.servers, workers.namespace, expected)  # duplicates: identical only
     print(f"killed worker 1 at {before['facts']} facts; derived records {counts}")
+
+
+def test_state_dir_holds_the_worker_files_and_its_log_is_plain(workers: Workers, tmp_path: Path) -> None:
+    """Without --datadir, worker 0 keeps projection.db, status.json and faust's tables under
+    $HOTLINE_STATE_DIR/NS-worker-0 and writes nothing into its current directory; its log, a file and
+    not a terminal, holds no ANSI escape code."""
+    state, cwd = tmp_path / "state", tmp_path / "cwd"
+    cwd.mkdir()
+    env = {**os.environ, "HOTLINE_STATE_DIR": str(state), "PYTHONUNBUFFERED": "1"}
+    env.pop("XDG_STATE_HOME", None)
+    log = tmp_path / "worker-0.log"  # where workers.logs() looks
+    with log.open("ab") as out:
+        workers.procs[0] = subprocess.Popen(  # the fixture stops it
+            [sys.executable, "-m", "consumers.worker", "--index", "0", "--of", "1",
+             "--servers", workers.servers, "--namespace", workers.namespace, "--loglevel", "info"],
+            cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    mine = state / f"{workers.namespace}-worker-0"
+    deadline = time.monotonic() + 60
+    while not ((s := read_status(mine / "status.json")) and s["ready"]):
+        if time.monotonic() > deadline or workers.procs[0].poll() is not None:
+            pytest.fail(f"worker not ready under {mine}\n{workers.logs()}")
+        time.sleep(0.1)
+    workers.stop()
+
+    assert (mine / "projection.db").is_file() and (mine / "faust").is_dir(), sorted(mine.iterdir())
+    assert list(cwd.iterdir()) == []
+    text = log.read_text(errors="replace")
+    assert f"keeps its state in {mine}" in text, text[-3000:]  # --loglevel info: the log is not empty
+    assert "\x1b[" not in text, text[-3000:]

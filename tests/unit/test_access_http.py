@@ -267,3 +267,16 @@ def test_the_servers_refuse_to_start_without_a_usable_token(tmp_path: Path) -> N
             assert message.startswith("error: ") and "\n" not in message
             assert "hotline tokens create --role" in message
     assert not missing.exists()  # a server never makes an empty store
+
+
+def test_a_json_array_nested_past_the_limit_is_one_clear_400(
+    ingest: tuple[TestClient, _Publisher], creds: Credentials
+) -> None:
+    """Found by bench/hostile.py: the array was decoded before any depth check, and a deep one was a
+    500 with a stack trace (RecursionError)."""
+    client, publisher = ingest
+    headers = creds.headers(Role.STAFF, **{"content-type": "application/json"})
+    answer = client.post("/facts", content=b"[" * 900, headers=headers)
+    assert answer.status_code == 400
+    assert answer.json()["error"] == "the body nests deeper than 64 levels: send flatter facts"
+    assert publisher.calls == []

@@ -9,6 +9,7 @@ R-1001 (CERT-FRAUD) requires a rectification plan of C-ACME, submitted 04-10, ac
 
 from __future__ import annotations
 
+import re
 import time
 import warnings
 from collections.abc import Iterator
@@ -21,9 +22,13 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
     from starlette.testclient import TestClient
 
+from starlette.routing import Mount, Route
+
 from access.roles import Role
-from consumers.api import create_app
+from consumers.api import create_app, openapi_document
 from consumers.api.embedded_source import EmbeddedSource, LogRecorder
+from consumers.api.metrics import instrument
+from consumers.api.openapi import DOCUMENTED
 from domain.policy_history import as_history
 from projections.projector import Projector
 from schemas import facts as f
@@ -55,7 +60,7 @@ def creds(tmp_path_factory: pytest.TempPathFactory) -> Credentials:
 def log_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("log") / "hotline.db"
     with EmbeddedLog(path) as log:
-        assert log.append(example_facts()).appended == 25
+        assert log.append(example_facts()).appended == 26
     return path
 
 
@@ -75,7 +80,7 @@ def client(source: EmbeddedSource, log_path: Path, creds: Credentials) -> Iterat
 def test_the_blacklist_as_of_a_time_with_who_is_behind_it_and_why(client: TestClient) -> None:
     view = client.get("/dashboard/view", params={"as_of": "2025-04-01"}).json()
     assert view["as_of"] == "2025-03-31T16:00:00Z"  # a date is midnight on the line's calendar
-    assert view["facts"] == 25 and view["zone"] == "Asia/Shanghai"
+    assert view["facts"] == 26 and view["zone"] == "Asia/Shanghai"
     number_row = ACCOUNT_ROW | {
         "subject_kind": "number",
         "subject": "+8613800138000",
@@ -121,8 +126,57 @@ def test_the_page_is_open_and_the_data_need_a_reader(client: TestClient, creds: 
     assert client.get("/explain/account/A-1001", headers=creds.headers(Role.AUDITOR)).status_code == 200
 
 
+def test_the_page_loads_its_modules_under_a_policy_with_no_eval(client: TestClient) -> None:
+    page = client.get("/", headers={"authorization": ""})
+    policy = dict(p.strip().split(" ", 1) for p in page.headers["content-security-policy"].split(";"))
+    assert policy["script-src"] == "'self'"  # no 'unsafe-eval': the charts interpret (static/charts.js)
+    entry = re.findall(r'<script type="module" src="(/static/[^"]+)"', page.text)
+    preloaded = set(re.findall(r'<link rel="modulepreload" href="(/static/[^"]+)"', page.text))
+    seen: set[str] = set()
+    todo = list(entry)
+    while todo:  # the import graph, as the browser walks it: each file served as JavaScript
+        path = todo.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        answer = client.get(path, headers={"authorization": ""})
+        assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/javascript")
+        todo += [
+            f"/static/{name}" for name in re.findall(r'^import .* from "\./([^"]+)";$', answer.text, re.M)
+        ]
+    assert entry == ["/static/dashboard.js"] and seen - set(entry) == preloaded  # every module preloaded
+
+
+def test_every_route_is_in_the_api_document_with_its_roles(creds: Credentials) -> None:
+    """app.routes against the tables the OpenAPI document is made from, both ways (HEAD goes with GET)."""
+    app = instrument(create_app(Projector(POLICY), creds.store), creds.store)
+    served: set[tuple[str, str]] = set()
+    for route in app.routes:
+        if isinstance(route, Mount):
+            served.add((f"{route.path}/{{path}}", "GET"))  # StaticFiles: GET and HEAD
+        else:
+            assert isinstance(route, Route), route
+            served |= {(route.path, method) for method in route.methods or () if method != "HEAD"}
+    documented = {(e.path, method) for e in DOCUMENTED for method in e.methods}
+    assert served == documented
+    paths = openapi_document()["paths"]
+    assert {
+        (path, method.upper()) for path, operations in paths.items() for method in operations
+    } == documented
+    with TestClient(app) as anyone:  # no token: each protected route says 401, each open one answers
+        for e in DOCUMENTED:
+            url = re.sub(r"\{(\w+)\}", lambda m: "dashboard.js" if m[1] == "path" else "x", e.path)
+            operation = paths[e.path]["get"]
+            status = anyone.get(url).status_code
+            if e.action is None:
+                assert operation["security"] == [] and status != 401, (e.path, status)
+            else:
+                assert operation["security"] == [{"bearer": []}] and status == 401, (e.path, status)
+                assert operation["description"].startswith("Roles: ") and "401" in operation["responses"]
+
+
 def test_admission_is_answered_from_the_log_and_recorded_on_it(
-    client: TestClient, log_path: Path, creds: Credentials
+    client: TestClient, source: EmbeddedSource, log_path: Path, creds: Credentials
 ) -> None:
     answer = client.get("/admission", params=CALL, headers=creds.router)
     assert answer.status_code == 200, answer.text
@@ -130,6 +184,15 @@ def test_admission_is_answered_from_the_log_and_recorded_on_it(
     assert decision["admitted"] is False  # A-1001 is blacklisted on 2025-03-20
     with EmbeddedLog(log_path) as log:
         assert [d.id for d in log.decisions()] == [decision["id"]]
+        # model ST-9999 for an ST-5310: the refusal is a fact too, and its suspicion is served
+        refused = log.stored_body(decision["id"])
+        assert refused is not None and b"admission.refused" in refused
+        expected = log.count()
+    deadline = time.monotonic() + 10
+    while source.applied < expected and time.monotonic() < deadline:
+        time.sleep(0.05)
+    suspicion = f"barcode-mismatch:{decision['id']}"
+    assert source.read(None, lambda state: state.pending[suspicion].status) == "open"
     # the audit page (auditor): the decision beside today's answer, the same here (nothing new known)
     audit = client.get("/dashboard/audit", headers=creds.headers(Role.AUDITOR)).json()
     assert [(a["decision_id"], a["admitted"], a["differs"]) for a in audit] == [
@@ -151,11 +214,12 @@ def test_facts_appended_by_another_process_reach_the_served_projection(
             id="crm-9001", at=datetime(2025, 5, 7, tzinfo=UTC), source="crm", company_id="C-NEW", name="New"
         )
         assert log.append([new]).appended == 1
+        expected = log.count()  # the story, any refusal an admission added, and this one
     deadline = time.monotonic() + 10
-    while source.applied < 26 and time.monotonic() < deadline:
+    while source.applied < expected and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert source.applied == 26 and source.version > version
-    assert client.get("/dashboard/view").json()["facts"] == 26
+    assert source.applied == expected and source.version > version
+    assert client.get("/dashboard/view").json()["facts"] == expected
 
 
 def test_serve_log_refuses_a_missing_log_and_kafka_options_in_one_line(tmp_path: Path) -> None:

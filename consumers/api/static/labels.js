@@ -1,7 +1,8 @@
 // The dashboard's labels in English and Chinese. The line's staff read Chinese; ids, rule codes and
 // times stay as the log has them so that what is shown can be searched for and quoted exactly.
-"use strict";
-window.LABELS = {
+import { $, state } from "./state.js";
+
+export const LABELS = {
   en: {
     title: "Partner hotline governance", asOf: "As of", show: "Show", now: "Now", logout: "Sign out",
     signIn: "Sign in", signInHelp: "Paste an API token (role reader, auditor or staff). It is kept in this tab only.",
@@ -57,3 +58,15 @@ window.LABELS = {
     refused: "拒绝", yes: "是", no: "否", decisions: "条决定", differing: "现在会不同",
   },
 };
+
+export const t = (key) => (LABELS[state.lang] && LABELS[state.lang][key]) || LABELS.en[key] || key;
+
+// Every element with data-label (text) or data-placeholder, in the current language.
+export function applyLabels() {
+  const lang = state.lang;
+  document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
+  for (const el of document.querySelectorAll("[data-label]")) el.textContent = t(el.dataset.label);
+  for (const el of document.querySelectorAll("[data-placeholder]")) el.placeholder = t(el.dataset.placeholder);
+  $("lang").textContent = lang === "zh" ? "English" : "中文";
+  document.title = t("title");
+}

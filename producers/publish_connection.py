@@ -1,0 +1,47 @@
+"""The Kafka producer a `FactPublisher` sends with, and the one line it says when no broker answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kafka import KafkaProducer
+from kafka.errors import KafkaError
+
+from consumers.kafka_security import KafkaSecurityError, client_settings
+from producers.publish_report import PublishError
+
+
+def open_producer(
+    servers: str, role: str, connect_timeout_s: float, producer_config: dict[str, Any]
+) -> KafkaProducer:
+    """The Kafka producer of a role's publisher: idempotent, acknowledged by all replicas, zstd."""
+    config: dict[str, Any] = {
+        "client_id": f"hotline-producer-{role}",
+        "acks": "all",
+        "enable_idempotence": True,  # explicit: a conflicting setting then fails instead of warning
+        "compression_type": "zstd",
+        "linger_ms": 5,
+        "batch_size": 1 << 20,
+        "max_request_size": 4 << 20,
+        "delivery_timeout_ms": 60_000,
+        "allow_auto_create_topics": False,  # an auto-created facts topic would lack its retention
+        "bootstrap_timeout_ms": int(connect_timeout_s * 1000),
+        **producer_config,
+    }
+    try:
+        security = client_settings()
+    except KafkaSecurityError as err:
+        raise PublishError(str(err)) from None
+    try:
+        return KafkaProducer(bootstrap_servers=servers, **security, **config)
+    except KafkaError as err:
+        # kafka-python retries a refused login until the timeout, as if no broker answered
+        refused = (
+            f" or refuses the credentials of {security['sasl_plain_username']}"
+            if security.get("sasl_plain_username")
+            else ""
+        )
+        raise PublishError(
+            f"no Kafka broker answers at {servers}{refused} ({err}); start one with "
+            "`hotline broker start` or point HOTLINE_KAFKA_BOOTSTRAP at your cluster"
+        ) from None
