@@ -8,6 +8,7 @@ record; committed offsets never decide what a projection holds).
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterable, Iterator
 from contextlib import suppress
@@ -20,6 +21,8 @@ from kafka.partitioner.default import murmur2
 from consumers.kafka_security import client_settings
 from schemas.facts import AnyFact
 from schemas.topics import ALL, FACTS, PARTITIONS, REPLICATION_FACTOR, Topic
+
+log = logging.getLogger("hotline.kafka")
 
 _batch_decoder = msgspec.json.Decoder(list[AnyFact])
 
@@ -77,6 +80,7 @@ class FactReader:
         if not partitions:
             raise RuntimeError(f"topic {topic} does not exist on {servers or bootstrap()}")
         self.partitions = [TopicPartition(topic, p) for p in sorted(partitions)]
+        self.undecodable = 0  # records skipped because they are not facts (written past the producers)
         self.consumer.assign(self.partitions)
         self.consumer.seek_to_beginning(*self.partitions)
         for tp in self.partitions:
@@ -84,9 +88,26 @@ class FactReader:
                 self.consumer.seek(tp, start[tp.partition])
 
     def poll(self, timeout_ms: int = 200) -> list[AnyFact]:
-        records = self.consumer.poll(timeout_ms=timeout_ms)
-        values = [r.value for batch in records.values() for r in batch]
-        return decode_batch(values) if values else []
+        records = [r for batch in self.consumer.poll(timeout_ms=timeout_ms).values() for r in batch]
+        if not records:
+            return []
+        try:
+            return decode_batch([r.value for r in records])
+        except (msgspec.DecodeError, ValueError):  # one record that is not a fact must not stop a reader
+            facts: list[AnyFact] = []
+            for r in records:
+                try:
+                    facts += decode_batch([r.value])
+                except (msgspec.DecodeError, ValueError) as e:
+                    self.undecodable += 1
+                    log.warning(
+                        "skipped a record that is not a fact at %s-%s@%s: %s",
+                        r.topic,
+                        r.partition,
+                        r.offset,
+                        e,
+                    )
+            return facts
 
     def drain(self) -> Iterator[list[AnyFact]]:
         """Every fact written before this call, a batch at a time."""
