@@ -222,19 +222,24 @@ def start(kind: str, facts_file: Path, record: str | None) -> tuple[subprocess.P
         cmd += ["--record-namespace", record]
     proc = subprocess.Popen(cmd, env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])})
     url = f"http://127.0.0.1:{port}"
+    return proc, wait_ready(proc, url, "/ready" if kind != "bare" else "/", f"the {kind} server")
+
+
+def wait_ready(proc: subprocess.Popen[bytes], url: str, path: str, name: str) -> str:
+    """`url` once `path` answers 200 (up to 5 minutes: a replica is filled first); exits if not."""
     import httpx
 
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            sys.exit(f"the {kind} server exited with {proc.returncode}")
+            sys.exit(f"{name} exited with {proc.returncode}")
         try:
-            if httpx.get(url + ("/ready" if kind != "bare" else "/"), timeout=1).status_code == 200:
-                return proc, url
+            if httpx.get(url + path, timeout=1).status_code == 200:
+                return url
         except httpx.HTTPError:
             time.sleep(0.2)
     proc.kill()
-    sys.exit(f"the {kind} server did not come up")
+    sys.exit(f"{name} did not come up")
 
 
 _UNIT = {"us": 1e-3, "ms": 1.0, "s": 1e3}

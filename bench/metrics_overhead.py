@@ -47,24 +47,11 @@ def serve(metrics: bool, port: int, facts_file: Path, tokens: Path) -> None:
 
 
 def start(metrics: bool, facts_file: Path) -> tuple[subprocess.Popen[bytes], str]:
-    import httpx
-
     port = bench.free_port()
     cmd = [sys.executable, __file__, "--serve", "on" if metrics else "off", "--port", str(port)]
     cmd += ["--facts-file", str(facts_file), "--tokens", str(bench.TOKENS)]
     proc = subprocess.Popen(cmd, env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])})
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            sys.exit(f"the server exited with {proc.returncode}")
-        try:
-            if httpx.get(url + "/ready", timeout=1).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.kill()
-    sys.exit("the server did not come up")
+    return proc, bench.wait_ready(proc, f"http://127.0.0.1:{port}", "/ready", "the server")
 
 
 def reader_token() -> str:

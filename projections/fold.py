@@ -78,21 +78,24 @@ def in_event_order(facts: list[Fact]) -> None:
         facts[i:end] = sorted(facts[i:end], key=sort_key)
 
 
-def apply_in_order(state: State, ordered: list[Fact]) -> None:
+def apply_in_order(state: State, ordered: list[Fact]) -> Fact | None:
     """Apply facts already in event order, each after the deadlines due at or before its instant, and
     each under the policy version in force at its instant.
 
     A fact whose handler raises is quarantined, not fatal: an anomaly names it and the error, and the
     fold goes on (RULES.md: nothing that passes the edge may stop the fold). The same facts raise the
-    same way in every fold, so this stays deterministic."""
+    same way in every fold, so this stays deterministic.
+
+    Returns the last fact that was not quiet: it (or a deadline due before it) raised a suspicion,
+    confirmed a violation, recorded an anomaly or scheduled a deadline (`State.effects` moved); None
+    when every one was quiet. Late facts cannot be applied out of order across it (projections.late)."""
     history = state.history
-    if history.single:  # the usual case: not a single comparison more per fact
-        _apply(state, ordered)
-        return
+    if history.single:  # the usual case: no per-fact look at the history
+        return _apply(state, ordered)
     # The facts are in event order: cut them where a version takes effect (a bisect per boundary, not
     # a lookup per fact), and switch between the runs.
     at = attrgetter("at")
-    start = 0
+    start, noisy = 0, None
     while start < len(ordered):
         index = history.index_at(ordered[start].at)
         end = (
@@ -102,8 +105,9 @@ def apply_in_order(state: State, ordered: list[Fact]) -> None:
         )
         _deadlines_before(state, history, ordered[start].at)
         enter(state, history.versions[index])
-        _apply(state, ordered[start:end])
+        noisy = _apply(state, ordered[start:end]) or noisy
         start = end
+    return noisy
 
 
 def enter(state: State, policy: Policy) -> None:
@@ -122,30 +126,23 @@ def _deadlines_before(state: State, history: PolicyHistory, t: datetime) -> None
     scheduled = state.scheduled
     while scheduled and scheduled[0][0] < t:
         enter(state, history.at(scheduled[0][0]))
-        fire_deadline(state, heapq.heappop(scheduled))
+        _deadline(state, heapq.heappop(scheduled))
 
 
-def _apply(state: State, ordered: list[Fact]) -> None:
+def _apply(state: State, ordered: list[Fact]) -> Fact | None:
     scheduled = state.scheduled
+    noisy = None
     for fact in ordered:
+        before = state.effects
         while scheduled and scheduled[0][0] <= fact.at:
-            fire_deadline(state, heapq.heappop(scheduled))
+            _deadline(state, heapq.heappop(scheduled))
         try:
             HANDLERS[type(fact)](state, fact)
         except Exception as error:  # noqa: BLE001 (any rule bug or value out of range: quarantine it)
             quarantine(state, fact.id, fact.at, error)
-
-
-def apply_one(state: State, fact: Fact) -> None:
-    """One fact where the fold stands (single policy version): `_apply` of one, for callers that look
-    at the state between facts (projections.late)."""
-    scheduled = state.scheduled
-    while scheduled and scheduled[0][0] <= fact.at:
-        fire_deadline(state, heapq.heappop(scheduled))
-    try:
-        HANDLERS[type(fact)](state, fact)
-    except Exception as error:  # noqa: BLE001 (as in _apply)
-        quarantine(state, fact.id, fact.at, error)
+        if state.effects != before:
+            noisy = fact
+    return noisy
 
 
 def fire_deadlines(state: State, until: datetime | None) -> None:
@@ -156,12 +153,12 @@ def fire_deadlines(state: State, until: datetime | None) -> None:
     while scheduled and (until is None or scheduled[0][0] <= until):
         if not history.single:
             enter(state, history.at(scheduled[0][0]))
-        fire_deadline(state, heapq.heappop(scheduled))
+        _deadline(state, heapq.heappop(scheduled))
     if until is not None and not history.single:
         enter(state, history.at(until))
 
 
-def fire_deadline(state: State, entry: tuple[datetime, int, str]) -> None:
+def _deadline(state: State, entry: tuple[datetime, int, str]) -> None:
     at, _, violation_id = entry
     state.effects += 1
     try:

@@ -14,22 +14,20 @@ in event order gives. Two facts commute here when both are *quiet* and their *su
   scheduled no deadline (`State.effects` did not move). A quiet call leaves only keyed records and
   counters that add up (calls per quarter), so its place in the order matters to nothing else.
 
-While folding, `fold_watching` returns the position of the last fact that was not quiet or does not
-commute (one comparison a fact); the projector keeps the latest as its `settled` position. A late
-call commutes when it lies after `settled` and no fact after it (read back from the timeline, at
-most `SCAN_LIMIT`) shares a subject with it. It is then applied; if it turns out not quiet after all,
-the projector refolds from it as before.
+While folding, `fold_watching` returns the position of the last fact that was not quiet
+(`apply_in_order` says which, one comparison a fact) or does not commute; the projector keeps the
+latest as its `settled` position. A late call commutes when it lies after `settled` and no fact
+after it (read back from the timeline, at most `SCAN_LIMIT`) shares a subject with it. It is then
+applied; if it turns out not quiet after all, the projector refolds from it as before.
 """
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Iterable
 from datetime import datetime
 
-from projections.apply import HANDLERS
 from projections.checkpoint import START, Position
-from projections.fold import apply_in_order, apply_one, fire_deadline, quarantine
+from projections.fold import apply_in_order
 from projections.state import State
 from projections.timeline import Timeline
 from schemas import facts as f
@@ -81,27 +79,15 @@ def commutes(call: f.CallReceived, later: Iterable[list[f.Fact]]) -> bool:
 def fold_watching(state: State, ordered: list[f.Fact]) -> Position | None:
     """`apply_in_order`, returning the position of the last fact that was not quiet or does not commute
     (None: every one commutes). Under several policy versions nothing commutes (a late call could be
-    judged by another version). On the live path: `_apply`'s loop with one comparison more a fact."""
+    judged by another version)."""
     if not ordered:
         return None
+    noisy = apply_in_order(state, ordered)
     if not state.history.single:
-        apply_in_order(state, ordered)
-        last = ordered[-1]
-        return (last.at, _RANK[type(last)], last.id)
-    settled = None
-    scheduled = state.scheduled
-    for fact in ordered:
-        before = state.effects
-        kind = type(fact)
-        while scheduled and scheduled[0][0] <= fact.at:  # as in fold._apply
-            fire_deadline(state, heapq.heappop(scheduled))
-        try:
-            HANDLERS[kind](state, fact)
-        except Exception as error:  # noqa: BLE001 (quarantined, as in fold._apply)
-            quarantine(state, fact.id, fact.at, error)
-        if state.effects != before or kind not in _COMMUTING:
-            settled = fact
-    return None if settled is None else (settled.at, _RANK[type(settled)], settled.id)
+        noisy = ordered[-1]
+    foreign = next((fact for fact in reversed(ordered) if type(fact) not in _COMMUTING), None)
+    found = [(x.at, _RANK[type(x)], x.id) for x in (noisy, foreign) if x is not None]
+    return max(found) if found else None
 
 
 def late_prefix(facts: list[f.Fact], folded: Position | None, clock: datetime | None) -> int:
@@ -148,7 +134,7 @@ class LateCalls:
             before = state.effects
             if not commutes(fact, timeline.after((fact.at, _RANK[type(fact)], fact.id))):
                 return False
-            apply_one(state, fact)
+            apply_in_order(state, [fact])
             if state.effects != before:
                 return False
             self.applied += 1

@@ -139,6 +139,18 @@ def company_counters(state: State, t: datetime | None) -> list[CompanyCounter]:
     return out
 
 
+def certificate_tallies(state: State) -> list[CertificateTally]:
+    """Each account's revoked certificates (three strikes), by account id."""
+    return [
+        CertificateTally(
+            account_id=a,
+            revoked=[r.certificate_id for r in tally],
+            all_revoked_at=state.permanent[a].at if a in state.permanent else None,
+        )
+        for a, tally in sorted(state.account_revocations.items())
+    ]
+
+
 def _cases(state: State) -> list[CaseView]:
     stops: dict[str, list[SupportStopped]] = {}
     for stop in sorted(state.support_stops.values(), key=lambda s: (s.at, s.id)):
@@ -170,14 +182,7 @@ def snapshot(state: State, as_of: datetime | None) -> Snapshot:
             for _, p in by_id(state.penalties.items())
         ],
         company_counters=company_counters(state, as_of),
-        certificate_tallies=[
-            CertificateTally(
-                account_id=a,
-                revoked=[r.certificate_id for r in tally],
-                all_revoked_at=state.permanent[a].at if a in state.permanent else None,
-            )
-            for a, tally in by_id(state.account_revocations.items())
-        ],
+        certificate_tallies=certificate_tallies(state),
         public_notices=[r for _, r in by_id(state.revocations.items()) if r.annulled_at is None],
         black_key_events=[e for _, e in by_id(state.black_key_events.items())],
         rectification_plans=[

@@ -20,7 +20,7 @@ from projections.audit import audit
 from projections.quarterly import QuarterlyReport, quarterly_reports
 from projections.sla import Attainment, attainment, clocks
 from projections.state import State
-from projections.view import CertificateTally, PlanView, plan_status
+from projections.view import CertificateTally, PlanView, certificate_tallies, plan_status
 from schemas.derived import AdmissionDecision, Suspicion
 
 OPEN_PLANS = ("required", "overdue", "submitted")  # accepted and annulled plans need no one's attention
@@ -126,14 +126,7 @@ def dashboard_view(state: State, t: datetime, facts: int) -> DashboardView:
         facts=facts,
         blacklist=listed(state, t),
         counters=counters,
-        tallies=[
-            CertificateTally(
-                account_id=a,
-                revoked=[r.certificate_id for r in tally],
-                all_revoked_at=state.permanent[a].at if a in state.permanent else None,
-            )
-            for a, tally in sorted(state.account_revocations.items())
-        ],
+        tallies=certificate_tallies(state),
         suspicions=[
             state.suspicions[k]
             for k, p in sorted(state.pending.items())

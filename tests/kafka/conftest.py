@@ -6,14 +6,27 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from kafka.admin import KafkaAdminClient, NewTopic
 
 ROOT = Path(__file__).parents[2]
 BROKER = ROOT / "deploy" / "kafka" / "broker.sh"
 PROBE = ROOT / "deploy" / "kafka" / "probe.py"
+
+
+def new_topic(servers: str, suffix: str, partitions: int) -> str:
+    """A topic of its own (a random prefix, so runs never share one), created and visible."""
+    name = f"t{uuid.uuid4().hex[:8]}.{suffix}"
+    admin = KafkaAdminClient(bootstrap_servers=servers)
+    try:
+        admin.create_topics([NewTopic(name, partitions, 1)], wait_for_metadata=True)
+    finally:
+        admin.close()
+    return name
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

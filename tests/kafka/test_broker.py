@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
-from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient, NewTopic
+from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
 from kafka.structs import OffsetAndMetadata
 from typer.testing import CliRunner
 
@@ -22,7 +22,7 @@ from consumers.kafka_log import bootstrap, ensure_topics
 from hotline.cli import app
 from schemas.topics import ALL, PARTITIONS
 
-from .conftest import BROKER, PROBE
+from .conftest import BROKER, PROBE, new_topic
 
 
 def test_topics_are_created_with_partitions_retention_and_compaction() -> None:
@@ -65,12 +65,7 @@ def answers(where: str) -> bool:
 
 
 def test_topics_lists_a_topic_with_its_partition_count(kafka_broker: str) -> None:
-    name = f"t{uuid.uuid4().hex[:8]}.listed"
-    admin = KafkaAdminClient(bootstrap_servers=kafka_broker)
-    try:
-        admin.create_topics([NewTopic(name, 3, 1)], wait_for_metadata=True)
-    finally:
-        admin.close()
+    name = new_topic(kafka_broker, "listed", 3)
     out = hotline("broker", "topics", "--servers", kafka_broker)
     assert out.splitlines()[0].split() == ["TOPIC", "PARTITIONS"]
     assert re.search(rf"^{re.escape(name)} +3$", out, re.MULTILINE), out
@@ -86,12 +81,7 @@ def test_topics_lists_a_topic_with_its_partition_count(kafka_broker: str) -> Non
 
 
 def test_groups_shows_a_groups_lag_per_partition_after_it_commits(kafka_broker: str) -> None:
-    topic, group = f"t{uuid.uuid4().hex[:8]}.lagging", f"g{uuid.uuid4().hex[:8]}"
-    admin = KafkaAdminClient(bootstrap_servers=kafka_broker)
-    try:
-        admin.create_topics([NewTopic(topic, 2, 1)], wait_for_metadata=True)
-    finally:
-        admin.close()
+    topic, group = new_topic(kafka_broker, "lagging", 2), f"g{uuid.uuid4().hex[:8]}"
     producer = KafkaProducer(bootstrap_servers=kafka_broker)
     for partition, n in ((0, 5), (1, 2)):
         for i in range(n):

@@ -4,15 +4,15 @@ same record for ever before (found when the `api` principal was allowed to write
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 
-from kafka import KafkaAdminClient, KafkaProducer
-from kafka.admin import NewTopic
+from kafka import KafkaProducer
 
 from consumers.kafka_log import FactReader
 from schemas.codec import fact_to_json
 from schemas.facts import CompanyRegistered
+
+from .conftest import new_topic
 
 
 def company(n: int) -> CompanyRegistered:
@@ -21,12 +21,7 @@ def company(n: int) -> CompanyRegistered:
 
 
 def test_a_record_that_is_not_a_fact_is_skipped_and_counted(kafka_broker: str) -> None:
-    topic = f"t{uuid.uuid4().hex[:8]}.facts"
-    admin = KafkaAdminClient(bootstrap_servers=kafka_broker)
-    try:
-        admin.create_topics([NewTopic(topic, 1, 1)], wait_for_metadata=True)
-    finally:
-        admin.close()
+    topic = new_topic(kafka_broker, "facts", 1)
     producer = KafkaProducer(bootstrap_servers=kafka_broker)
     for value in (fact_to_json(company(1)), b'{"test": "sasl"}', b"not json", fact_to_json(company(2))):
         producer.send(topic, value, partition=0)
