@@ -38,6 +38,7 @@ class Action(StrEnum):
     READ = "read"  # blacklist, counters, certificates, digest, status
     EXPLAIN = "explain"  # /explain (and the audit views to come)
     POST_FACTS = "post facts"  # POST /facts, limited to the role's fact types
+    FORGET = "forget"  # destroy a person's keys on a sealed log (`hotline forget person`)
 
 
 #: What each producer source sends (also the file producers' roles, producers.kafka_producer.ROLES).
@@ -72,7 +73,7 @@ GRANTS: dict[Role, frozenset[Action]] = {
     Role.ROUTER: frozenset({Action.ADMIT}),
     Role.READER: frozenset({Action.READ}),
     Role.AUDITOR: frozenset({Action.READ, Action.EXPLAIN}),
-    Role.STAFF: frozenset({Action.READ, Action.EXPLAIN, Action.POST_FACTS}),
+    Role.STAFF: frozenset({Action.READ, Action.EXPLAIN, Action.POST_FACTS, Action.FORGET}),
     Role.PRODUCER_CRM: frozenset({Action.POST_FACTS}),
     Role.PRODUCER_CALLCENTRE: frozenset({Action.POST_FACTS}),
 }

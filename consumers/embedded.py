@@ -9,15 +9,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import msgspec
+
 from domain.admission import admit_call, refusal_fact
+from domain.phone import as_subject
 from domain.policy import Policy
 from domain.policy_history import PolicyHistory, as_history, load_policies
+from privacy.pseudonyms import number_pseudonym
 from projections.audit import AuditRow, audit
 from projections.fold import project
 from projections.projector import Projector
 from projections.state import State
 from projections.view import Snapshot, digest, snapshot
 from schemas.derived import AdmissionDecision, CallRequest
+from storage.keystore import KeyStore
 from storage.log import EmbeddedLog, LogBusy, LogWriteError
 from storage.resume import resume_over_log
 
@@ -40,6 +45,7 @@ class DecisionNotRecorded(Exception):
 class Hotline:
     log: EmbeddedLog
     history: PolicyHistory
+    keys: KeyStore | None = field(default=None, repr=False)  # a sealed log's key store (docs/privacy.md)
     _projector: Projector | None = field(default=None, init=False, repr=False)
     _projector_end: int = field(default=-1, init=False, repr=False)
 
@@ -85,6 +91,7 @@ class Hotline:
         """Answer "may this call through?" with what the log holds now, and record the answer
         (DecisionNotRecorded when it cannot be: an answer off the record is not given)."""
         at = request.at or datetime.now(UTC)
+        request = self.subject_of(request)
         known_up_to = self.log.end_offset()
         state = self.state(as_of=at)
         in_force = self.history.at(at)  # the version in force when the call comes in
@@ -105,6 +112,19 @@ class Hotline:
             except (sqlite3.Error, LogWriteError) as e:
                 raise DecisionNotRecorded(self.log.path, decision, e) from None
         return decision
+
+    def subject_of(self, request: CallRequest) -> CallRequest:
+        """The request as the rules see it: on a sealed log, its number is the number's pseudonym, which
+        is also what its decision records."""
+        if self.keys is None:
+            return request
+        asked = self.keys.number_asked(request.number, request.account_id)
+        return msgspec.structs.replace(request, number=asked)
+
+    def number_subject(self, number: str) -> str:
+        """A number as the projections hold it: E.164, or on a sealed log its pseudonym."""
+        e164 = as_subject(number)
+        return e164 if self.keys is None else number_pseudonym(self.keys.pepper, e164)
 
     def audit_decisions(self) -> list[AuditRow]:
         """Each recorded decision beside the answer to its request with everything known now, under

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Protocol, TypeVar
 
 from domain.policy import Policy
+from domain.policy_history import PolicyHistory, as_history
 from projections.fold import project
 from projections.projector import Projector
 from projections.state import State
@@ -52,14 +53,16 @@ LAG_EVERY = 1.0  # seconds between two looks at the end offsets
 class Replica:
     def __init__(
         self,
-        policy: Policy,
+        policy: Policy | PolicyHistory,
         feed: Callable[[], FeedReader] | None = None,
         projector: Projector | None = None,
     ) -> None:
         """`feed` opens a reader of the facts topic (see `from_kafka`); without one the replica is
-        filled by `add` and ready at once."""
-        self.policy = policy
-        self.projector = projector if projector is not None else Projector(policy)
+        filled by `add` and ready at once. `policy`: one pack, or versions each in force from its
+        effective time; every fold judges a fact under the version in force at its time."""
+        self.history = as_history(policy)
+        self.policy = self.history.latest  # the calendar and the terms of "now" (API parameters)
+        self.projector = projector if projector is not None else Projector(self.history)
         self._served: State = self.projector.state()
         self.refolding = False  # the feeder is refolding outside the lock: serve _served as it is
         self.lock = threading.Lock()
@@ -83,7 +86,7 @@ class Replica:
 
     # --- construction ---------------------------------------------------------------------------
     @classmethod
-    def from_facts(cls, facts: Iterable[Fact], policy: Policy) -> Replica:
+    def from_facts(cls, facts: Iterable[Fact], policy: Policy | PolicyHistory) -> Replica:
         """A replica filled from a local list (tests, benchmarks): no broker, ready at once."""
         replica = cls(policy)
         replica.add(list(facts), materialise=True)
@@ -92,14 +95,18 @@ class Replica:
     @classmethod
     def from_projector(cls, projector: Projector) -> Replica:
         """A replica over a filled projector (tests, benchmarks): no broker, ready at once."""
-        replica = cls(projector.policy, projector=projector)
+        replica = cls(projector.history, projector=projector)
         replica._latest = projector.latest
         replica._served = projector.state()
         return replica
 
     @classmethod
     def from_kafka(
-        cls, servers: str | None, namespace: str | None, policy: Policy, state_dir: Path | None = None
+        cls,
+        servers: str | None,
+        namespace: str | None,
+        policy: Policy | PolicyHistory,
+        state_dir: Path | None = None,
     ) -> Replica:
         """A replica fed from the facts topic. With `state_dir`, its facts and checkpoints live on disk
         there, and a restart resumes from the newest checkpoint and reads on from where it stopped."""
@@ -109,13 +116,18 @@ class Replica:
         topic = topic_name(FACTS, namespace)
         if state_dir is None:
             return cls(policy, feed=lambda: FactReader(servers, topic))
-        projector, stored = open_store(state_dir / "projection.db", policy)
-        replica = cls(policy, projector=projector)
+        history = as_history(policy)  # open_store takes a history too; its annotation says Policy
+        projector, stored = open_store(state_dir / "projection.db", history)
+        replica = cls(history, projector=projector)
         replica.stored = stored
         replica._latest = projector.latest
         replica._feed = lambda: FactReader(servers, topic, start=replica.stored)
         replica._ready.clear()
         return replica
+
+    def policy_at(self, t: datetime) -> Policy:
+        """The version in force at t: an admission answers, and records, under the version of the call."""
+        return self.history.at(t)
 
     # --- feeding --------------------------------------------------------------------------------
     def add(
@@ -275,7 +287,7 @@ class Replica:
                 with self.lock:  # gather what the fold needs; the fold itself runs outside the lock
                     past = None if t is None or self.refolding else self.projector.past(t)
                     facts = None if past is not None else self.projector.facts()
-                state = past.fold() if past is not None else project(facts or [], self.policy, as_of=t)
+                state = past.fold() if past is not None else project(facts or [], self.history, as_of=t)
                 self._folds[key] = state
                 while len(self._folds) > _FOLD_CACHE:
                     self._folds.popitem(last=False)

@@ -64,10 +64,12 @@ class _Barcode:
 
     __slots__ = ("device", "problems")
 
-    def __init__(self, device: Device | None) -> None:
+    def __init__(
+        self, device: Device | None, problems: dict[str, tuple[datetime, str]] | None = None
+    ) -> None:
         self.device = device
         # problem -> (latest time, latest call id); filled only when the reuse detector runs
-        self.problems: dict[str, tuple[datetime, str]] = {}
+        self.problems: dict[str, tuple[datetime, str]] = {} if problems is None else problems
 
 
 class CallDetectors:
@@ -86,6 +88,9 @@ class CallDetectors:
         self._normal: dict[str, str] = {}
         # barcode -> its device and problems; made at the barcode's first call
         self._barcodes: dict[str, _Barcode] = {}
+        # barcode -> problems restored from a history, not called since: taken into `_barcodes` at the
+        # barcode's next call. Making all 28k records on a thaw cost ~70 ms; a refold calls a few.
+        self._restored: dict[str, dict[str, tuple[datetime, str]]] = {}
         self._reuse_raised: dict[str, datetime] = {}
         # account -> calls still live at the last call: (end, number, call id)
         self._account_calls: dict[str, list[tuple[datetime, str, str]]] = {}
@@ -95,16 +100,17 @@ class CallDetectors:
 
     def history(self) -> DetectorHistory:
         problems = {barcode: b.problems for barcode, b in self._barcodes.items() if b.problems}
+        if self._restored:
+            problems.update(self._restored)  # disjoint: a barcode leaves `_restored` at its first call
         return DetectorHistory(
             problems, self._reuse_raised, self._account_calls, self._case_problems, self._refusals
         )
 
     def restore(self, history: DetectorHistory, devices: dict[str, Device]) -> None:
-        """Back to `history`, beside the state's `devices` (the barcodes mirror them)."""
+        """Back to `history`, beside the state's `devices` (each barcode's device is looked up in the
+        `devices` given to `observe` at its next call)."""
         self._barcodes = {}
-        for barcode, problems in history.barcode_problems.items():
-            record = self._barcodes[barcode] = _Barcode(devices.get(barcode))
-            record.problems = problems
+        self._restored = history.barcode_problems  # the device is looked up when the barcode is called
         self._reuse_raised = history.reuse_raised
         self._account_calls = history.account_calls
         self._case_problems = defaultdict(dict, history.case_problems)
@@ -165,8 +171,10 @@ class CallDetectors:
         if problem is None:
             problem = self._normalised(call.problem)
         barcode = self._barcodes.get(call.barcode)
-        if barcode is None:
-            barcode = self._barcodes[call.barcode] = _Barcode(devices.get(call.barcode))
+        if barcode is None:  # its first call (since a restore: its problems come along)
+            barcode = self._barcodes[call.barcode] = _Barcode(
+                devices.get(call.barcode), self._restored.pop(call.barcode, None) if self._restored else None
+            )
         device = barcode.device
         if (
             device is not None

@@ -33,13 +33,19 @@ REGION = line_region()  # read once: every number of one process is read on one 
 # Anything else, a letter or a trailing newline among them, is refused before libphonenumber sees it
 # (it would skip letters and whitespace quietly).
 _SPELLING = re.compile(r"\+?[0-9][0-9 -]*[0-9]")
+#: A sealed log's number (privacy.pseudonyms): `+000` and 28 digits of a keyed hash of the E.164 form. No
+#: country code starts with 0, so no real number has this shape; it is a subject as it stands.
+PSEUDONYM = re.compile(r"\+000[0-9]{28}")
 _E164 = phonenumbers.PhoneNumberFormat.E164
 _INTERNATIONAL = phonenumbers.PhoneNumberFormat.INTERNATIONAL
 
 
 @lru_cache(maxsize=1 << 16)  # parsing costs ~50 µs; a log holds few distinct numbers, read many times
 def normalise(text: str, region: str = REGION) -> str:
-    """The number in E.164 (`+8613415323691`); raises PhoneNumberError saying why it is not one."""
+    """The number in E.164 (`+8613415323691`), or a sealed log's pseudonym as it is; raises
+    PhoneNumberError saying why it is neither."""
+    if isinstance(text, str) and PSEUDONYM.fullmatch(text) is not None:
+        return text
     if not isinstance(text, str) or _SPELLING.fullmatch(text) is None:
         raise PhoneNumberError("not a phone number: use digits, spaces or hyphens, with a leading + or 00")
     if region not in phonenumbers.SUPPORTED_REGIONS:

@@ -13,6 +13,7 @@ from hotline.broker import broker
 from hotline.commands_audit import audit, whatif
 from hotline.commands_embedded import check, demo, explain, ingest, replay, schema, state
 from hotline.commands_kafka import ingest_server, produce, serve, topics, worker
+from hotline.commands_privacy import forget, keys_app
 from hotline.commands_report import report
 from hotline.commands_status import status
 from hotline.commands_verify import verify
@@ -49,6 +50,8 @@ app.command("ingest-server")(ingest_server)
 app.add_typer(broker, name="broker")
 app.add_typer(tokens, name="tokens")
 app.add_typer(report, name="report")
+app.add_typer(forget, name="forget")
+app.add_typer(keys_app, name="keys")
 
 
 def main() -> None:

@@ -16,10 +16,12 @@ from domain.policy import PolicyError, load_policy
 from hotline import render
 from hotline.errors import OperatorError, guard_kafka, guarded
 from hotline.opening import load, open_log, when
-from hotline.options import Json, LogOption, Namespace, PolicyOption, Servers
+from hotline.options import Json, KeysOption, LogOption, Namespace, PolicyOption, Servers
+from privacy.reveal import Revealer
 from projections.audit import DraftRow, under_draft
 from projections.fold import project
 from projections.whatif import compare
+from storage.keystore import KeyStore
 
 
 @guarded
@@ -36,10 +38,13 @@ def audit(
     ] = None,
     servers: Servers = None,
     namespace: Namespace = None,
+    keys: KeysOption = None,
 ) -> None:
     """Recorded admission decisions beside the answer with everything known now (the record stays)."""
     undecodable: list[str] = []
     if from_kafka:
+        if keys is not None:  # a sealed Kafka line: its numbers shown in clear (docs/privacy.md)
+            render.reveal_with(Revealer(KeyStore(keys).reveal))
         if upto_offset is not None:
             raise OperatorError(
                 "--upto-offset: a topic has one offset per partition; an audit from Kafka reads every "

@@ -30,6 +30,14 @@ def ingest(
     rejects: Annotated[
         Path | None, typer.Option(help="Where bad lines go (default: FILE.rejects.jsonl).")
     ] = None,
+    seal: Annotated[
+        bool,
+        typer.Option(
+            "--seal",
+            help="Seal a new log: personal data stored as pseudonyms and ciphertext, keys in LOG.keys "
+            "(docs/privacy.md).",
+        ),
+    ] = False,
 ) -> None:
     """Append facts to the log (creating it); bad lines are reported and written to a rejects file.
 
@@ -40,14 +48,15 @@ def ingest(
     for path in files:
         if not path.is_file():
             raise OperatorError(f"{path}: no such file")
-    hl = open_log(log, policy, create=True)
+    hl = open_log(log, policy, create=True, seal=seal)
     from rich.progress import Progress
 
     stopped: IngestStopped | None = None
     with Progress(console=render.console, transient=True) as bar:
         task = bar.add_task("ingesting", total=sum(p.stat().st_size for p in files))
         try:
-            report = ingest_files(hl.log, files, lambda n: bar.advance(task, n))
+            sealing = None if hl.keys is None else hl.keys.seal_all
+            report = ingest_files(hl.log, files, lambda n: bar.advance(task, n), seal=sealing)
         except IngestStopped as e:  # what was committed stays; its rejects are still written
             stopped, report = e, e.report
     render.rejections(report.rejected)
@@ -144,6 +153,7 @@ def explain(
     """The chain from facts to violations to penalties for one subject, with the policy version."""
     hl = open_log(log, policy)
     t = when(as_of, hl.policy.tz, "--as-of")
+    subject = hl.number_subject(subject) if kind == "number" else subject
     result = explain_subject(hl.state(t), kind, subject, t)
     render.as_json(result) if json else render.explanation(result, hl.policy.tz)
 
@@ -166,7 +176,7 @@ def replay(
     head against the bodies); from Kafka, per partition the end offset, record count and the head the
     reader computed over the records (docs/audit.md)."""
     if from_kafka:
-        from consumers.kafka_replay import replay_with_manifest
+        from consumers.kafka_replay import replay_with_manifest, skipped_line
 
         history = load(policy)
         t = when(as_of, history.latest.tz, "--as-of")
@@ -177,6 +187,7 @@ def replay(
         ]
         shown: dict[str, object] = {"source": "kafka", "records": manifest.records, "partitions": parts}
         shown["fingerprint"] = manifest.fingerprint
+        shown["skipped"] = [{"partition": s.partition, "offset": s.offset} for s in manifest.skipped]
         if json:
             render.as_json({"digest": digest, "manifest": shown, "facts": n, "seconds": took})
             return
@@ -187,6 +198,8 @@ def replay(
         for p in manifest.partitions:  # end offset: the next one to be written, as Kafka counts
             print(f"manifest {p}")
         print(f"manifest {manifest.records} records, fingerprint {manifest.fingerprint}")
+        if line := skipped_line(manifest.skipped):  # records that are not facts: read, chained, not folded
+            print(line)
         return
     from storage.log_chain import head_upto
 

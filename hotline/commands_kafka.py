@@ -9,9 +9,10 @@ import typer
 
 from hotline import render
 from hotline.errors import REFUSED_LINES, OperatorError, fail, guard_kafka, guarded
-from hotline.opening import one_pack
-from hotline.options import Namespace, PolicyOption, Servers
+from hotline.opening import load
+from hotline.options import KeysOption, Namespace, PolicyOption, Servers
 from producers.event_time import EventTimeBounds
+from storage.keystore import KeyStore
 
 
 @guarded
@@ -32,6 +33,7 @@ def produce(
     source: Annotated[str, typer.Option(help="Which producer this is: crm, callcentre or any.")] = "any",
     servers: Servers = None,
     namespace: Namespace = None,
+    keys: KeysOption = None,
 ) -> None:
     """Validate facts and publish them to Kafka, keyed by subject; bad lines go to the rejects topic.
 
@@ -44,7 +46,8 @@ def produce(
         if not path.is_file():
             raise OperatorError(f"{path}: no such file")
     try:
-        report = guard_kafka(lambda: main_produce(files, source, servers, namespace))
+        store = None if keys is None else KeyStore(keys)
+        report = guard_kafka(lambda: main_produce(files, source, servers, namespace, store))
     except PublishError as e:
         fail(str(e))
     render.rejections(report.rejected, where=" (all on the rejects topic)")
@@ -76,9 +79,9 @@ def worker(
 
     if not 0 <= index < of:
         raise OperatorError(f"--index must be between 0 and {of - 1} for --of {of}")
-    pack = one_pack(policy)
+    history = load(policy)  # one pack, several, or a directory: each fact under the version of its time
     try:
-        main_worker(index, of, servers, namespace, datadir, policy_path=pack, state_dir=state_dir)
+        main_worker(index, of, servers, namespace, datadir, policy=history, state_dir=state_dir)
     except WorkerError as e:
         fail(str(e))
 
@@ -102,6 +105,7 @@ def serve(
             "(decisions are recorded on the log; the dashboard is at /, docs/dashboard.md)",
         ),
     ] = None,
+    keys: KeysOption = None,
 ) -> None:
     """The query API and dashboard (admission, blacklist, counters, explain), on Kafka or on --log FILE."""
     if log is not None:
@@ -120,8 +124,12 @@ def serve(
         return
     from consumers.api import main_serve
 
-    pack = one_pack(policy)
-    guard_kafka(lambda: main_serve(host, port, servers, namespace, policy_path=pack, state_dir=state_dir))
+    history = load(policy)
+    if keys is not None and not keys.is_file():  # before the replica spends a minute catching up
+        raise OperatorError(f"--keys {keys}: no key store (hotline keys create)")
+    guard_kafka(
+        lambda: main_serve(host, port, servers, namespace, policy=history, state_dir=state_dir, keys=keys)
+    )
 
 
 @guarded
@@ -130,6 +138,7 @@ def ingest_server(
     port: int = 8081,
     servers: Servers = None,
     namespace: Namespace = None,
+    keys: KeysOption = None,
 ) -> None:
     """HTTP ingest: POST /facts with JSON Lines; validated, published, bad lines to the rejects topic."""
     from producers.http_ingest import main_ingest_server
@@ -137,6 +146,7 @@ def ingest_server(
 
     EventTimeBounds.from_env()
     try:
-        guard_kafka(lambda: main_ingest_server(host, port, servers, namespace))
+        store = None if keys is None else KeyStore(keys, threads=True)
+        guard_kafka(lambda: main_ingest_server(host, port, servers, namespace, keys=store))
     except PublishError as e:  # no broker at start: its message says where and what to do
         fail(str(e))

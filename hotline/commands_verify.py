@@ -1,17 +1,21 @@
-"""`hotline verify`: check the hash chains of the embedded log (docs/audit.md)."""
+"""`hotline verify`: check the hash chains of the embedded log, or the producers' chains on every
+partition of the facts topic (docs/audit.md)."""
 
 from __future__ import annotations
 
 import os
+import time
+from typing import Annotated, Any
 
 import typer
 
 from consumers.embedded import DEFAULT_LOG
 from hotline import render
-from hotline.errors import OperatorError, guarded
+from hotline.errors import OperatorError, guard_kafka, guarded
 from hotline.opening import open_log
-from hotline.options import Json, LogOption
+from hotline.options import Json, LogOption, Namespace, Servers
 from storage.chain import Verdict
+from storage.kafka_links import PartitionLinks
 from storage.log_chain import TABLES, Unchained
 
 #: The exit status when a chain is broken: distinct from an operator mistake (2) or refused lines (3).
@@ -19,14 +23,27 @@ TAMPERED = 4
 
 
 @guarded
-def verify(log: LogOption = DEFAULT_LOG, json: Json = False) -> None:
+def verify(
+    log: LogOption = DEFAULT_LOG,
+    from_kafka: Annotated[
+        bool, typer.Option(help="Check the producers' chains on every partition of the facts topic.")
+    ] = False,
+    servers: Servers = None,
+    namespace: Namespace = None,
+    json: Json = False,
+) -> None:
     """Check that no fact or admission decision was altered, removed or reordered since it was written.
 
     Prints, for the facts and for the decisions, the records checked, the end offset and the chain head
     (note the facts' head elsewhere: a later run that prints another head for the same end offset means
-    the log was rewritten). Exit status: 0 both chains intact; 4 a chain is broken, one line names the
-    table and the first record altered, removed or reordered; 2 an operator mistake; 1 an internal error.
+    the log was rewritten). With --from-kafka, per partition of the facts topic: the records checked,
+    the chain of each producer that wrote there and its head, and the records that carry no link.
+    Exit status: 0 every chain intact; 4 a chain is broken, one line names the table (or partition)
+    and the first record that no longer fits; 2 an operator mistake; 1 an internal error.
     """
+    if from_kafka:
+        verify_kafka(servers, namespace, json)
+        return
     hl = open_log(log, None)
     try:
         verdicts = {table: hl.log.verify(table, os.cpu_count() or 1) for table in TABLES}
@@ -57,4 +74,71 @@ def _as_json(v: Verdict) -> dict[str, object]:
         "end_offset": v.end_offset,
         "head": v.head.hex(),
         "break": None if at is None else {"offset": at.offset, "kind": at.kind, "detail": at.detail},
+    }
+
+
+def read_links(servers: str | None, namespace: str | None) -> tuple[str, list[PartitionLinks]]:
+    """The facts topic's name, and every partition's producer chains checked from offset 0."""
+    from consumers.kafka_log import bootstrap, topic_name
+    from consumers.kafka_replay import fetch_every_partition
+    from schemas.topics import FACTS
+
+    topic = topic_name(FACTS, namespace)
+    links: dict[int, PartitionLinks] = {}
+
+    def take(partition: int, records: list[Any]) -> None:
+        found = links.get(partition) or links.setdefault(partition, PartitionLinks(partition))
+        found.add((r.offset, r.value or b"", r.headers) for r in records)
+
+    ends = fetch_every_partition(servers or bootstrap(), topic, take)
+    return topic, [links.get(n) or PartitionLinks(n) for n in sorted(ends)]
+
+
+def verify_kafka(servers: str | None, namespace: str | None, json: bool) -> None:
+    started = time.perf_counter()
+    topic, partitions = guard_kafka(lambda: read_links(servers, namespace))
+    took = time.perf_counter() - started
+    records = sum(p.records for p in partitions)
+    if json:
+        out = {"source": "kafka", "topic": topic, "records": records, "seconds": took}
+        out["partitions"] = [_links_json(p) for p in partitions]
+        out["intact"] = not any(p.breaks for p in partitions)
+        render.as_json(out)
+    else:
+        for p in partitions:
+            checked = "checked" if not p.breaks else "read"
+            chains = f"{len(p.chains)} chain{'' if len(p.chains) == 1 else 's'}"
+            print(f"facts partition {p.partition}: {p.records} records {checked}, {chains}")
+            for name, c in p.chains.items():
+                print(f"  chain {name}: {c.records} records, head {c.head.hex()}")
+        speed = f"{records / max(took, 1e-9):,.0f} records/s"
+        render.console.print(f"verified {records} records of {topic} in {took:.2f}s ({speed})")
+    for p in partitions:
+        if p.unlinked:  # an older producer's, or written past the publishers: not provably tampering
+            shown = ", ".join(map(str, p.unlinked_offsets)) + (", ..." if p.unlinked > 10 else "")
+            render.err_console.print(
+                f"warning: facts partition {p.partition}: {p.unlinked} records carry no link "
+                f"(an older producer's, or written past the publishers): offsets {shown}"
+            )
+    broken = [p for p in partitions if p.first_break is not None]
+    for p in broken:  # each partition's chains are independent: each broken one gets its line
+        more = f" ({len(p.breaks) - 1} more records there do not fit)" if len(p.breaks) > 1 else ""
+        render.err_console.print(f"[bold red]tampered:[/] facts {render.safe(str(p.first_break))}{more}")
+    if broken:
+        raise typer.Exit(TAMPERED)
+
+
+def _links_json(p: PartitionLinks) -> dict[str, object]:
+    at = p.first_break
+    return {
+        "partition": p.partition,
+        "records": p.records,
+        "unlinked": p.unlinked,
+        "unlinked_offsets": p.unlinked_offsets,
+        "chains": [
+            {"chain": name, "records": c.records, "head": c.head.hex(), "last_offset": c.last_offset}
+            for name, c in p.chains.items()
+        ],
+        "breaks": len(p.breaks),
+        "break": None if at is None else {"offset": at.offset, "chain": at.chain, "detail": at.detail},
     }

@@ -61,8 +61,9 @@ def describe(e: Exception, log: object = None) -> tuple[str, int]:
     from domain.policy import PolicyError
     from domain.timeparse import TimeError
     from producers.event_time import BoundsError
+    from storage.keystore import KeyStoreError
 
-    if isinstance(e, OperatorError | TimeError | PolicyError | BoundsError):
+    if isinstance(e, OperatorError | TimeError | PolicyError | BoundsError | KeyStoreError):
         return str(e), MISTAKE
     if isinstance(e, sqlite3.Error):
         where = f"--log {log}" if log is not None else "the log"

@@ -15,12 +15,14 @@ from domain.policy import PolicyError
 from domain.policy_history import PolicyHistory, load_policies
 from domain.timeparse import parse_time
 from hotline.errors import OperatorError
+from hotline.sealing import open_keys
 from storage.log import EmbeddedLog
 
 
-def open_log(log: Path, policy: Sequence[Path] | None, create: bool = False) -> Hotline:
-    """The log and the policy. Only a command that writes facts (`create`) makes a new log: a misspelt
-    `--log` must not read as an empty log, i.e. as "nothing blacklisted"."""
+def open_log(log: Path, policy: Sequence[Path] | None, create: bool = False, seal: bool = False) -> Hotline:
+    """The log and the policy, with a sealed log's key store (hotline.sealing; `seal`: seal a new log).
+    Only a command that writes facts (`create`) makes a new log: a misspelt `--log` must not read as
+    an empty log, i.e. as "nothing blacklisted"."""
     history = load(policy)  # first: a bad pack is the operator's to fix whatever the log
     if log.is_dir():
         raise OperatorError(f"--log {log}: is a directory, not a log file")
@@ -32,7 +34,9 @@ def open_log(log: Path, policy: Sequence[Path] | None, create: bool = False) -> 
         )
     if not create and not _holds_facts(log):
         raise OperatorError(f"--log {log}: not a hotline log (a SQLite file without its facts table)")
-    return Hotline(EmbeddedLog(log), history)
+    hotline = Hotline(EmbeddedLog(log), history)
+    open_keys(hotline, seal)
+    return hotline
 
 
 def _holds_facts(log: Path) -> bool:
@@ -60,17 +64,6 @@ def load(paths: Sequence[Path] | None) -> PolicyHistory:
         named = ", ".join(str(p) for p in paths or ())
         raise OperatorError(f"--policy {named}: cannot be used ({type(e).__name__}: {e})") from None
     return history
-
-
-def one_pack(paths: Sequence[Path] | None) -> Path | None:
-    """The Kafka processes take one pack: an effective-dated history runs on the embedded log only."""
-    load(paths)
-    if paths and (len(paths) > 1 or paths[0].is_dir()):
-        raise OperatorError(
-            "--policy: the worker and the API take one pack; effective-dated histories run on the "
-            "embedded log (docs/policy.md)"
-        )
-    return paths[0] if paths else None
 
 
 def when(text: str | None, tz: tzinfo, option: str) -> datetime | None:

@@ -34,3 +34,13 @@ StateUpto = Annotated[
 ReplayUpto = Annotated[
     int | None, typer.Option(help="Replay only up to this log offset.", min=0, max=MAX_OFFSET)
 ]
+KeysOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--keys",
+        envvar="HOTLINE_KEYS",
+        help="A sealed line's key store (hotline keys create): personal data sealed, numbers matched as "
+        "pseudonyms (docs/privacy.md).",
+        show_default=False,
+    ),
+]

@@ -21,6 +21,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from domain.phone import for_people
+from privacy.reveal import Revealer
 from projections.audit import AuditRow
 from projections.explain import Explanation
 from projections.standing import Standing
@@ -35,10 +36,19 @@ err_console = Console(soft_wrap=True, emoji=False, stderr=True)
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
+# A sealed log's pseudonyms are shown in clear where output leaves the process (hotline.sealing).
+_revealer: Revealer | None = None
+
+
+def reveal_with(revealer: Revealer | None) -> None:
+    global _revealer
+    _revealer = revealer
+
+
 def safe(value: object) -> str:
     """`value` as inert text for a rich console: markup escaped, control characters as `\\x1b`."""
-    text = _UNPRINTABLE.sub(_escape_char, str(value))
-    return escape(text)
+    text = str(value) if _revealer is None else _revealer.text(str(value))
+    return escape(_UNPRINTABLE.sub(_escape_char, text))
 
 
 def _escape_char(m: re.Match[str]) -> str:
@@ -95,7 +105,10 @@ def decision(d: AdmissionDecision, tz: tzinfo, recorded: bool = True) -> None:
 
 def as_json(obj: object) -> None:
     """Machine-readable output (`--json`): indented JSON on stdout, as msgspec encodes it."""
-    sys.stdout.buffer.write(msgspec.json.format(msgspec.json.encode(obj), indent=2) + b"\n")
+    document = msgspec.json.format(msgspec.json.encode(obj), indent=2)
+    if _revealer is not None:
+        document = _revealer.json(document.decode()).encode()
+    sys.stdout.buffer.write(document + b"\n")
 
 
 def audit_row(row: AuditRow, tz: tzinfo) -> None:

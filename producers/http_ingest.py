@@ -43,6 +43,7 @@ from producers.kafka_producer import FactPublisher, PublishError
 from producers.metrics import IngestMetrics
 from producers.sources import Source
 from schemas.codec import MAX_DEPTH, nests_deeper_than
+from storage.keystore import KeyStore
 
 MAX_BODY = 64 << 20  # 64 MiB: about 250k facts; bigger batches belong in files (`hotline produce`)
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -144,6 +145,7 @@ def main_ingest_server(
     namespace: str | None = None,
     role: str = "any",
     tokens_path: Path | None = None,
+    keys: KeyStore | None = None,
 ) -> None:
     """`hotline ingest-server`: serve POST /facts until interrupted. Exits with one line when the
     token store is missing or holds no usable token (it never serves unauthenticated); raises
@@ -154,5 +156,5 @@ def main_ingest_server(
         tokens = TokenStore.for_server(tokens_path)
     except TokenStoreError as err:
         raise SystemExit(f"error: {err}") from None
-    with tokens, FactPublisher(servers, namespace, role=role) as publisher:
+    with tokens, FactPublisher(servers, namespace, role=role, keys=keys) as publisher:
         uvicorn.run(ingest_app(publisher, tokens), host=host, port=port, log_level="info")

@@ -186,11 +186,13 @@ def ingest_files(
     paths: list[Path],
     progress: Callable[[int], None] | None = None,
     part: int = PART,
+    seal: Callable[[list[Fact]], list[Fact]] | None = None,
 ) -> IngestReport:
     """Parse and check every file, then append the good facts a part at a time (module docstring).
 
-    `progress` is told how many bytes were read, for a progress bar. Raises IngestStopped when a
-    part could not be written."""
+    `progress` is told how many bytes were read, for a progress bar. `seal` (a sealed log:
+    KeyStore.seal_all) turns a file's facts into what is stored, its keys on disk before they land.
+    Raises IngestStopped when a part could not be written."""
     report = IngestReport()
     lines: list[_Line] = []
     for path in paths:
@@ -198,6 +200,8 @@ def ingest_files(
             facts, rejected = parse_lines(_counted(stream, progress), str(path))
         report.read += len(facts) + len({r.line for r in rejected})
         report.rejected += rejected
+        if seal is not None:
+            facts = list(zip([n for n, _ in facts], seal([fact for _, fact in facts]), strict=True))
         lines += [_Line(str(path), line, fact, to_msgpack(fact)) for line, fact in facts]
     try:
         admitted, rejected = admit_run(log, lines)

@@ -48,6 +48,7 @@ from producers.publish_checks import parse_source as _parse_lines
 from producers.publish_facts import FactPublisher
 from producers.publish_report import PublishError, PublishReport
 from producers.sources import SourceError, read_source
+from storage.keystore import KeyStore
 
 __all__ = [
     "ROLES",
@@ -61,16 +62,21 @@ __all__ = [
 
 
 def main_produce(
-    paths: list[Path], crm_or_callcentre: str, servers: str | None = None, namespace: str | None = None
+    paths: list[Path],
+    crm_or_callcentre: str,
+    servers: str | None = None,
+    namespace: str | None = None,
+    keys: KeyStore | None = None,
 ) -> PublishReport:
     """`hotline produce FILE... --as crm|callcentre|any`: every file is read (CSV converted) before
     anything is published, then all of them go as one batch. Raises PublishError (one clear line)
-    for a file that cannot be read, an unknown role, an unreachable broker or a failed delivery."""
+    for a file that cannot be read, an unknown role, an unreachable broker or a failed delivery.
+    `keys`: a sealed line's key store: facts are published sealed (docs/privacy.md)."""
     if crm_or_callcentre not in ROLES:
         raise PublishError(f"unknown producer {crm_or_callcentre!r}: use one of {', '.join(ROLES)}")
     try:
         sources = [read_source(path) for path in paths]
     except SourceError as err:
         raise PublishError(str(err)) from None
-    with FactPublisher(servers, namespace, role=crm_or_callcentre) as publisher:
+    with FactPublisher(servers, namespace, role=crm_or_callcentre, keys=keys) as publisher:
         return publisher.publish_sources(sources)

@@ -14,8 +14,12 @@ later refusal can quote the line as it was sent.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+import msgspec
 
 from access.roles import CRM_TYPES, LINE_TYPES
 from producers.publish_report import PublishReport
@@ -24,6 +28,13 @@ from producers.validate import Rejection, parse_lines, semantic_problems
 from schemas import facts as f
 from schemas.codec import fact_to_json, normalise
 from schemas.facts import TAG_OF, Fact
+
+
+class Keys(Protocol):
+    """A sealed line's key store (storage.keystore.KeyStore)."""
+
+    def seal_all(self, facts: list[Fact]) -> list[Fact]: ...
+
 
 #: What each file producer may send: the CRM's reference data, or the rest (calls, cases, reports,
 #: judgements) but the line's own admission records; access.roles holds the lists. "any" (a whole
@@ -165,3 +176,23 @@ def source_name(source: BatchSource) -> str:
 
 def fact_of(c: Candidate) -> Fact:
     return c.fact
+
+
+def sealed_candidates(candidates: list[Candidate], report: PublishReport, keys: Keys) -> list[Candidate]:
+    """The candidates as a sealed line publishes them (privacy.sealing), keys stored before they are
+    sent. A fact a sender marked as sealed is refused: only the line seals."""
+    kept = [c for c in candidates if c.fact.sealed is msgspec.UNSET]
+    report.rejected += [
+        c.rejection("sealed", "set by the line when it seals a fact, never by a sender")
+        for c in candidates
+        if c.fact.sealed is not msgspec.UNSET
+    ]
+    sealed = keys.seal_all([c.fact for c in kept])
+    return [replace(c, fact=fact, value=fact_to_json(fact)) for c, fact in zip(kept, sealed, strict=True)]
+
+
+def withheld(rejection: Rejection) -> Rejection:
+    """A refused line as a sealed line's rejects topic keeps it: its hash, not its content (which
+    may hold a number or a name, and is kept for ever). The sender still has the line."""
+    digest = hashlib.sha256(rejection.raw.encode()).hexdigest()
+    return msgspec.structs.replace(rejection, raw=f"[withheld on a sealed line: sha256 {digest}]")

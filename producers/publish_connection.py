@@ -45,3 +45,11 @@ def open_producer(
             f"no Kafka broker answers at {servers}{refused} ({err}); start one with "
             "`hotline broker start` or point HOTLINE_KAFKA_BOOTSTRAP at your cluster"
         ) from None
+
+
+def keeps_order(producer: KafkaProducer) -> bool:
+    """Whether records land in each partition in the order they were handed to `send`, retries
+    included: what the producer's chain links (storage.kafka_links) rely on. kafka-python keeps one
+    batch in flight per partition when idempotent, or with one request in flight per connection."""
+    config = producer.config
+    return bool(config["enable_idempotence"]) or config["max_in_flight_requests_per_connection"] == 1

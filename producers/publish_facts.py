@@ -28,9 +28,11 @@ from producers.publish_checks import (
     as_source,
     fact_of,
     parse_batch,
+    sealed_candidates,
     source_name,
+    withheld,
 )
-from producers.publish_connection import open_producer
+from producers.publish_connection import keeps_order, open_producer
 from producers.publish_index import TopicIndex
 from producers.publish_partitions import PartitionCache
 from producers.publish_report import PublishError, PublishReport
@@ -38,6 +40,8 @@ from producers.publish_speed import gc_paused, since
 from schemas.codec import fact_to_json
 from schemas.facts import Fact
 from schemas.topics import FACTS, REJECTS, fact_key
+from storage.kafka_links import ProducerChains
+from storage.keystore import KeyStore
 
 if TYPE_CHECKING:  # the metrics pull in the HTTP stack; `hotline produce` has no use for it
     from producers.metrics import IngestMetrics
@@ -63,6 +67,8 @@ class FactPublisher:
         check_ids: bool = True,
         create_topics: bool = True,
         connect_timeout_s: float = 10.0,
+        keys: KeyStore | None = None,
+        links: bool = True,
         **producer_config: Any,
     ) -> None:
         if role not in ROLES:
@@ -70,6 +76,7 @@ class FactPublisher:
         self.servers = servers or kafka_log.bootstrap()
         self.namespace = namespace or kafka_log.namespace()
         self.role = role
+        self.keys = keys  # a sealed line (docs/privacy.md): facts are sealed before they are checked
         self.facts_topic = topic_name(FACTS, self.namespace)
         self.rejects_topic = topic_name(REJECTS, self.namespace)
         self._topic_index = TopicIndex(check_ids)
@@ -77,6 +84,11 @@ class FactPublisher:
         self._reader: FactReader | None = None
         self.metrics: IngestMetrics | None = None  # set by a process that serves /metrics
         self.producer = open_producer(self.servers, role, connect_timeout_s, producer_config)
+        # Each fact carries this publisher's chain link for its partition (docs/audit.md); links need
+        # the records to land in send order, so a producer that may reorder them sends none.
+        self.chains = ProducerChains(role) if links and keeps_order(self.producer) else None
+        if links and self.chains is None:
+            log.warning("facts sent without chain links: this producer config may reorder records")
         try:
             if create_topics:
                 self._ensure_topics()
@@ -165,6 +177,8 @@ class FactPublisher:
         with self._lock, gc_paused():
             started = time.perf_counter()
             candidates = parse_batch(sources, report, self.role, allowed, sender)
+            if self.keys is not None:  # compared, indexed and sent as the topic holds them
+                candidates = sealed_candidates(candidates, report, self.keys)
             candidates = self._admit(candidates, report)
             order = {name: i for i, name in enumerate(source_name(s) for s in sources)}
             report.rejected.sort(key=lambda r: (order.get(r.file, 0), r.line))  # as they were sent
@@ -209,10 +223,12 @@ class FactPublisher:
         reject_futures = []
         ids = self._topic_index.ids
         sent: set[str] = set()
+        chains = self.chains
         try:
             for r in report.rejected:
                 key = f"{r.file}:{r.line}".encode()
-                reject_futures.append(send(self.rejects_topic, _rejection_encoder.encode(r), key=key))
+                shown = r if self.keys is None else withheld(r)  # a sealed line keeps no clear line
+                reject_futures.append(send(self.rejects_topic, _rejection_encoder.encode(shown), key=key))
             for c in candidates:
                 fact_id = c.fact.id
                 if fact_id in sent or (skip_known and fact_id in ids):
@@ -220,9 +236,14 @@ class FactPublisher:
                     continue
                 sent.add(fact_id)
                 key = fact_key(c.fact)
-                pending.append((c, send(facts_topic, c.value, key=key, partition=partition(key))))
+                p = partition(key)
+                headers = None if chains is None else chains.headers(p, c.value)
+                pending.append((c, send(facts_topic, c.value, key=key, partition=p, headers=headers)))
             producer.flush()
-        except KafkaError as err:
+        except BaseException as err:
+            self._restart_chains()  # links were handed out for records that may not be on the topic
+            if not isinstance(err, KafkaError):
+                raise
             raise PublishError(
                 f"publishing to {self.servers} failed: {err}; nothing is lost by sending the same "
                 "input again (delivered facts are recognised as re-sends)",
@@ -237,6 +258,8 @@ class FactPublisher:
                 continue
             report.published += 1
             self._topic_index.add_published(c.fact, c.value)
+        if undelivered:
+            self._restart_chains()
         if undelivered or failed_rejects:
             where, error = "", failed_rejects[0] if failed_rejects else None
             if undelivered:
@@ -256,7 +279,17 @@ class FactPublisher:
             raise PublishError(f"topic {self.facts_topic} has no partitions on {self.servers}")
         return self._partition_cache.partitioner(partitions)
 
+    def _restart_chains(self, restart: bool = True) -> None:
+        """Logs the chain's heads, for an operator to note outside Kafka (a cut tail shows against them)."""
+        chains: ProducerChains | None = getattr(self, "chains", None)  # None: __init__ failed before
+        if chains is not None:
+            if summary := chains.summary(self.facts_topic):
+                log.info("%s", summary)
+            if restart:
+                chains.restart()
+
     def close(self, timeout_s: float = 10.0) -> None:
+        self._restart_chains(restart=False)
         if self._reader is not None:
             self._reader.close()
             self._reader = None

@@ -129,6 +129,8 @@ def semantic_problems(
     event-time bounds (`bounds`, default: from the environment). `keys=False` skips `key_problems`,
     for a line known to hold no control character."""
     out = key_problems(fact) if keys else []
+    if fact.sealed is not msgspec.UNSET:  # only the line seals (privacy.sealing); a sender's would be trusted
+        out.append(("sealed", "set by the line when it seals a fact, never by a sender"))
     times = {name: t for name in _time_fields(type(fact)) if (t := getattr(fact, name)) is not None}
     bounds = bounds or EventTimeBounds.from_env()
     out += bounds.problems(times, received or datetime.now(UTC))

@@ -16,7 +16,7 @@ from projections.state import State
 from schemas import facts as f
 
 DETECTOR = "barcode-mismatch"
-#: projections.apply's `_suspect`, handed in where apply registers the handler (no import cycle)
+#: projections.apply_suspicions' `suspect`, handed in where apply registers the handler (no import cycle)
 Suspect = Callable[..., None]
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Union
 
 import msgspec
+from msgspec import UNSET, UnsetType
 
 from domain.phone import PhoneNumberError, hold_in_e164, normalise
 from schemas.types import Channel, CodesResult, FaultLevel, Id, Instant, PhoneNumber, RuleId, Stars, Text
@@ -27,6 +28,9 @@ class Fact(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", gc=False
     at: Instant
     source: Id
     v: int = 1
+    # A sealed log's ciphertext of the fact's personal fields (privacy.sealing), set by the line when it
+    # seals, never by a sender. UNSET is not encoded: a clear fact's bytes are what they always were.
+    sealed: str | UnsetType = UNSET
 
 
 # --- CRM -------------------------------------------------------------------------------------------

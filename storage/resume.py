@@ -79,7 +79,7 @@ FEED_SPACING = Spacing(min_facts=20_000, cost_ratio=4.0, every=timedelta(days=1)
 
 
 def open_store(
-    path: Path, policy: Policy, spacing: Spacing | None = None
+    path: Path, policy: Policy | PolicyHistory, spacing: Spacing | None = None
 ) -> tuple[Projector, dict[int, int]]:
     """A projector over the process's own store (facts and checkpoints in one SQLite file), resumed
     from its newest sound checkpoint, and the offsets per partition of the facts topic up to which

@@ -52,6 +52,7 @@ from consumers.api.params import (
     _parse,
     call_from_body,
 )
+from consumers.api.reveal import Pseudonyms, RevealJson
 from consumers.api.routing import ADMISSION_MAX_BODY, routes
 from consumers.api.status import replica_status
 from consumers.embedded import DecisionNotRecorded
@@ -79,10 +80,14 @@ Recorder = Callable[[AdmissionDecision], Awaitable[bool | None] | bool | None]
 
 
 class Api:
-    def __init__(self, replica: Replica, recorder: Recorder | None) -> None:
+    def __init__(self, replica: Replica, recorder: Recorder | None, sealed: Pseudonyms | None = None) -> None:
         self.replica = replica
         self.policy: Policy = replica.policy
         self.recorder = recorder
+        self.sealed = sealed  # a sealed line: subjects asked in clear are looked up as pseudonyms
+
+    def _subject(self, kind: str, subject: str) -> str:
+        return subject if self.sealed is None else self.sealed.subject(kind, subject)
 
     def _require_ready(self) -> None:
         if not self.replica.ready:
@@ -129,6 +134,9 @@ class Api:
     async def decide(self, call: CallRequest) -> AdmissionAnswer:
         """admit_call on the live projection; the decision is recorded (admission-decisions topic)."""
         at = call.at or datetime.now(UTC)
+        if self.sealed is not None:  # matched, and recorded, under the number's pseudonym
+            asked = self.sealed.number_asked(call.number, call.account_id)
+            call = msgspec.structs.replace(call, number=asked)
         replica = self.replica
         # the embedded log may hold an effective-dated history: the version in force at the call
         policy_at = getattr(replica, "policy_at", None)
@@ -168,13 +176,14 @@ class Api:
     async def blacklist(self, request: Request) -> Response:
         q = _parse(BlacklistParams, dict(request.query_params), self.policy.tz)
         t = q.as_of or datetime.now(UTC)
+        wanted = None if q.subject is None else self._subject(q.kind or "", q.subject)
 
         def entries(state: State) -> list[BlacklistEntry]:
             out = []
             for _, p in sorted(state.penalties.items()):
                 if q.kind is not None and p.subject_kind != q.kind:
                     continue
-                if q.subject is not None and p.subject != q.subject:
+                if wanted is not None and p.subject != wanted:
                     continue
                 if q.all or p.covers(t):
                     out.append(BlacklistEntry(penalty=p, status=penalty_status(p, t)))
@@ -187,20 +196,17 @@ class Api:
         path = _parse(SubjectPath, dict(request.path_params), self.policy.tz)
         q = _parse(AsOfParams, dict(request.query_params), self.policy.tz)
         t = q.as_of or datetime.now(UTC)
+        wanted = self._subject(path.kind, path.subject)
 
         def entries(state: State) -> list[BlacklistEntry]:
-            mine = [
-                p
-                for p in state.penalties.values()
-                if p.subject_kind == path.kind and p.subject == path.subject
-            ]
+            mine = [p for p in state.penalties.values() if (p.subject_kind, p.subject) == (path.kind, wanted)]
             return [BlacklistEntry(penalty=p, status=penalty_status(p, t)) for p in sorted(mine, key=_by_id)]
 
         found = await self._answer(t, entries, exact=True, fast=False)
         return MsgspecResponse(
             SubjectBlacklist(
                 kind=path.kind,
-                subject=path.subject,
+                subject=wanted,
                 as_of=t,
                 blacklisted=any(e.status == "in force" for e in found),
                 entries=found,
@@ -247,8 +253,9 @@ class Api:
         path = _parse(SubjectPath, dict(request.path_params), self.policy.tz)
         q = _parse(AsOfParams, dict(request.query_params), self.policy.tz)
         t = q.as_of or datetime.now(UTC)
+        wanted = self._subject(path.kind, path.subject)
         found = await self._answer(
-            t, lambda state: explain(state, path.kind, path.subject, t), exact=True, fast=False
+            t, lambda state: explain(state, path.kind, wanted, t), exact=True, fast=False
         )
         return MsgspecResponse(found)
 
@@ -279,7 +286,10 @@ def _by_id(p: Any) -> str:
 
 
 def create_app(
-    source: Replica | Projector, tokens: TokenStore, recorder: Recorder | None = None
+    source: Replica | Projector,
+    tokens: TokenStore,
+    recorder: Recorder | None = None,
+    sealed: Pseudonyms | None = None,
 ) -> Starlette:
     """The query API over a replica (kept current from Kafka, or from the embedded log:
     consumers.api.embedded_source) or a filled Projector (tests, benches); the dashboard at /.
@@ -287,9 +297,10 @@ def create_app(
     Every route but /health, /ready, /openapi.json and the dashboard's page and scripts needs a token
     of `tokens` whose role may call it (consumers.api.routing, consumers.api.dashboard). `recorder`
     receives every admission decision (main_serve publishes them to admission-decisions; the embedded
-    source records them on the log)."""
+    source records them on the log). `sealed`: a sealed line's key store (docs/privacy.md): numbers
+    asked are matched as pseudonyms, and every JSON answer shows them in clear."""
     replica = source if isinstance(source, Replica) else Replica.from_projector(source)
-    api = Api(replica, recorder)
+    api = Api(replica, recorder, sealed)
     gate = Gate(tokens, render=problem)
 
     @contextlib.asynccontextmanager
@@ -310,4 +321,6 @@ def create_app(
         exception_handlers=EXCEPTION_HANDLERS,
     )
     app.state.replica = replica
+    if sealed is not None:
+        app.add_middleware(RevealJson, pseudonyms=sealed)
     return app

@@ -19,8 +19,10 @@ import logging
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import closing
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from starlette.concurrency import run_in_threadpool
 
@@ -33,7 +35,11 @@ from projections.projector import Projector
 from schemas.codec import batch_from_msgpack
 from schemas.derived import AdmissionDecision
 from schemas.facts import Fact
+from storage.keystore import KeyStore, KeyStoreError, is_sealed, key_store_path, pepper_id, sealed_with
 from storage.log import EmbeddedLog, LogWriteError
+
+if TYPE_CHECKING:
+    from consumers.api.reveal import Pseudonyms
 
 log = logging.getLogger("hotline.api")
 BATCH = 50_000  # facts decoded at a time while draining (as EmbeddedLog.read_batches)
@@ -129,6 +135,20 @@ class LogRecorder:
         await run_in_threadpool(self._record, decision)
 
 
+def sealed_line(log_path: Path) -> Pseudonyms | None:
+    """A sealed log's key store for the API; None for a clear log. KeyStoreError (one line) when the
+    log is sealed and its key store is missing or belongs to another log."""
+    from consumers.api.reveal import Pseudonyms
+
+    with closing(EmbeddedLog(log_path)) as log:
+        if not is_sealed(log.db):
+            return None
+        keys = KeyStore(key_store_path(log_path), threads=True)
+        if sealed_with(log.db) != pepper_id(keys.pepper):
+            raise KeyStoreError(f"{keys.path}: the key store of another log (its pepper differs)")
+    return Pseudonyms(keys)
+
+
 def main_serve_embedded(
     host: str,
     port: int,
@@ -149,6 +169,6 @@ def main_serve_embedded(
     tokens = TokenStore.for_server(tokens_path)
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     source = EmbeddedSource(log_path, history)
-    app = instrument(create_app(source, tokens, LogRecorder(log_path)), tokens)
+    app = instrument(create_app(source, tokens, LogRecorder(log_path), sealed_line(log_path)), tokens)
     # An open dashboard keeps its event stream open for ever: on Ctrl-C, give streams 3 s, then close.
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False, timeout_graceful_shutdown=3)

@@ -15,9 +15,12 @@ from consumers.api.app import create_app
 from consumers.api.decisions import DecisionPublisher
 from consumers.api.metrics import instrument
 from consumers.api.openapi import OPENAPI_PATH, write_openapi
+from consumers.api.reveal import Pseudonyms
 from consumers.api.status import BrokerCheck, watch_broker
 from consumers.replica import Replica
-from domain.policy import load_policy
+from domain.policy import PolicyError
+from domain.policy_history import PolicyHistory, load_policies
+from storage.keystore import KeyStore
 
 log = logging.getLogger("hotline.api")
 
@@ -39,16 +42,20 @@ def main_serve(
     port: int,
     servers: str | None,
     namespace: str | None,
-    policy_path: Path | None = None,
+    policy: PolicyHistory | None = None,
     log_level: str = "info",
     state_dir: Path | None = None,
     tokens_path: Path | None = None,
+    keys: Path | None = None,
 ) -> None:
     """`hotline serve`: the API on a replica of the facts topic; decisions go to admission-decisions.
 
     Exits with one line when the token store (`tokens_path`, else $HOTLINE_TOKENS, else
     hotline-tokens.db) is missing or holds no usable token: the API never serves unauthenticated.
-    Raises ConnectionError (one line) when no broker answers at `servers`."""
+    Raises ConnectionError (one line) when no broker answers at `servers`. `policy`: the versions in
+    force one after another (hotline.opening.load); None: the shipped pack. Admission answers under
+    the version in force at the call (Replica.policy_at). `keys`: a sealed line's key store (numbers
+    asked are matched as pseudonyms, answers shown in clear); KeyStoreError when it is missing."""
     import asyncio
 
     import uvicorn
@@ -60,7 +67,8 @@ def main_serve(
         tokens = TokenStore.for_server(tokens_path)
     except TokenStoreError as err:
         raise SystemExit(f"error: {err}") from None
-    policy = load_policy(policy_path)
+    history = policy or load_policies([])
+    sealed = None if keys is None else Pseudonyms(KeyStore(keys, threads=True))  # docs/privacy.md
     servers = servers or bootstrap()
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # the probe's failure is reported below
     try:
@@ -70,9 +78,9 @@ def main_serve(
     finally:
         logging.getLogger("aiokafka").setLevel(logging.NOTSET)
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    replica = Replica.from_kafka(servers, namespace, policy, state_dir)
+    replica = Replica.from_kafka(servers, namespace, history, state_dir)
     watch_broker(replica, BrokerCheck(servers))  # /ready: 503 while no broker answers
-    app = instrument(create_app(replica, tokens, DecisionPublisher(servers, namespace)), tokens)
+    app = instrument(create_app(replica, tokens, DecisionPublisher(servers, namespace), sealed), tokens)
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
 
 
@@ -84,7 +92,9 @@ def main(argv: list[str] | None = None) -> None:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--servers", default=None, help="bootstrap servers (default $HOTLINE_KAFKA_BOOTSTRAP)")
     serve.add_argument("--namespace", default=None, help="topic namespace (default $HOTLINE_NAMESPACE)")
-    serve.add_argument("--policy", type=Path, default=None)
+    serve.add_argument(
+        "--policy", type=Path, action="append", help="a pack or a directory of packs; repeat for a history"
+    )
     serve.add_argument("--log-level", default="info")
     serve.add_argument("--state-dir", type=Path, default=None, help="facts and checkpoints on disk")
     serve.add_argument("--tokens", type=Path, default=None, help="token store (default $HOTLINE_TOKENS)")
@@ -95,12 +105,16 @@ def main(argv: list[str] | None = None) -> None:
         print(f"wrote {write_openapi(args.out)}")
         return
     try:
+        history = load_policies(args.policy or [])
+    except (OSError, PolicyError) as err:
+        raise SystemExit(f"error: {err}") from None
+    try:
         main_serve(
             args.host,
             args.port,
             args.servers,
             args.namespace,
-            args.policy,
+            history,
             args.log_level,
             args.state_dir,
             args.tokens,

@@ -9,6 +9,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from domain.policy_history import load_policies
+
 from .main import WorkerError, main_worker
 
 
@@ -35,9 +37,19 @@ def main(argv: list[str] | None = None) -> int:
         metavar="DIR",
         help="this worker's directory itself: RocksDB, projection.db, status.json",
     )
-    parser.add_argument("--policy", type=Path, help="policy pack (default: version 3.0)")
+    parser.add_argument(
+        "--policy",
+        type=Path,
+        action="append",
+        help="policy pack, or a directory of packs; repeat for an effective-dated history (default: 3.0)",
+    )
     parser.add_argument("--loglevel", default="warning")
     args = parser.parse_args(argv)
+    try:
+        history = load_policies(args.policy or ())
+    except (OSError, ValueError) as e:  # PolicyError included: one line naming the pack
+        print(f"hotline worker: --policy: {e}", file=sys.stderr)
+        return 1
     try:
         main_worker(
             args.index,
@@ -45,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
             args.servers,
             args.namespace,
             args.datadir,
-            policy_path=args.policy,
+            policy=history,
             loglevel=args.loglevel,
             state_dir=args.state_dir,
         )

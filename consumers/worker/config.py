@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 from consumers.kafka_log import bootstrap, namespace
+from domain.policy_history import PolicyHistory
 
 GUARANTEES = ("at_least_once", "exactly_once")
 STATE_DIR_ENV = "HOTLINE_STATE_DIR"
@@ -47,7 +48,9 @@ class WorkerConfig:
     namespace: str = field(default_factory=namespace)
     datadir: Path | None = None  # this worker's own directory; None: state_dir / app_id
     state_dir: Path = field(default_factory=resolve_state_dir)  # --state-dir, $HOTLINE_STATE_DIR, ...
-    policy_path: Path | None = None
+    # the policy versions, each in force from its effective_from (one pack: a history of one); None:
+    # the shipped pack. Loaded before the config is made, so a bad pack is refused before anything starts.
+    policy: PolicyHistory | None = None
     # Write digest(snapshot(state_at(T), T)) into status.json (tests: "what is your digest as of T?").
     digest_as_of: datetime | None = None
     guarantee: str = "at_least_once"

@@ -12,7 +12,8 @@ from kafka.errors import KafkaError
 from access.tokens import TokenStore, TokenStoreError
 from consumers.kafka_log import TopicLayoutError, ensure_topics, topic_name
 from consumers.metrics_http import MetricsServer
-from domain.policy import PolicyError, load_policy
+from domain.policy import PolicyError
+from domain.policy_history import PolicyHistory, load_policies
 from schemas.topics import FACTS
 
 from .agent import install
@@ -38,6 +39,7 @@ def main_worker(
     namespace: str | None = None,
     datadir: Path | None = None,
     *,
+    policy: PolicyHistory | None = None,
     policy_path: Path | None = None,
     loglevel: str = "warning",
     state_dir: Path | None = None,
@@ -47,8 +49,14 @@ def main_worker(
     Unset arguments come from the environment (HOTLINE_KAFKA_BOOTSTRAP, HOTLINE_NAMESPACE,
     HOTLINE_STATE_DIR, HOTLINE_DIGEST_AS_OF, HOTLINE_WORKER_GUARANTEE); the data directory defaults to
     STATE/{namespace}-worker-{index}, STATE being `state_dir`, else $HOTLINE_STATE_DIR, else
-    $XDG_STATE_HOME/hotline or ~/.local/state/hotline (config.py). Raises WorkerError when it cannot
-    start."""
+    $XDG_STATE_HOME/hotline or ~/.local/state/hotline (config.py). `policy`: the history the CLI
+    loaded (hotline.opening.load); `policy_path`: one pack, for `python -m consumers.worker`; neither:
+    the shipped pack. Raises WorkerError when it cannot start."""
+    if policy is None:
+        try:
+            policy = load_policies([policy_path] if policy_path is not None else [])
+        except (OSError, PolicyError) as e:
+            raise WorkerError(f"cannot load the policy: {e}") from None
     try:
         config = WorkerConfig.from_env(
             index,
@@ -57,7 +65,7 @@ def main_worker(
             namespace=namespace,
             datadir=datadir,
             state_dir=state_dir,
-            policy_path=policy_path,
+            policy=policy,
         )
     except ValueError as e:
         raise WorkerError(str(e)) from None
@@ -76,8 +84,8 @@ def run(config: WorkerConfig, loglevel: str = "warning") -> Runtime:
         raise WorkerError(f"cannot create the worker's directory {config.dir}: {e}") from None
     log.info("worker %d keeps its state in %s", config.index, config.dir)
     try:
-        policy = load_policy(config.policy_path)
-    except (OSError, PolicyError) as e:
+        policy = config.policy or load_policies([])
+    except PolicyError as e:
         raise WorkerError(f"cannot load the policy: {e}") from None
     runtime = Runtime(config, policy, started)
     server = serve_metrics(runtime)

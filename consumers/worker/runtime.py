@@ -18,6 +18,7 @@ from typing import Any
 
 from consumers.kafka_log import FactReader, decode_batch, topic_name
 from domain.policy import Policy
+from domain.policy_history import PolicyHistory, as_history
 from projections.view import digest, snapshot
 from schemas.facts import Fact
 from schemas.topics import FACTS, PARTITIONS
@@ -36,13 +37,19 @@ BACKLOG_PUBLISH = 2.0  # seconds between two publications while catching up
 
 
 class Runtime:
-    def __init__(self, config: WorkerConfig, policy: Policy, started: float | None = None) -> None:
+    def __init__(
+        self, config: WorkerConfig, policy: Policy | PolicyHistory, started: float | None = None
+    ) -> None:
         self.config = config
-        self.policy = policy
+        # Each fact is folded under the version in force at its time; `policy`, the latest version,
+        # is what stamps a retraction (which no version decided).
+        self.history = as_history(policy)
+        self.policy = self.history.latest
         self.started = time.monotonic() if started is None else started
         # Facts and checkpoints on disk, in the data directory: the worker holds neither every fact
-        # nor every checkpoint, and a restart resumes from the newest checkpoint.
-        self.projector, self.stored = open_store(config.dir / "projection.db", policy)
+        # nor every checkpoint, and a restart resumes from the newest checkpoint. (open_store takes a
+        # history, as its Projector and policy_fingerprint do; its annotation says Policy.)
+        self.projector, self.stored = open_store(config.dir / "projection.db", self.history)
         self.reorder = Reorder(PARTITIONS)
         self.latest: datetime | None = None
         self.emitter: Emitter | None = None

@@ -13,6 +13,7 @@ called on account eng-003701, so co-0002 is blacklisted for six months for BLACK
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -85,6 +86,13 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     env = {**os.environ, "HOTLINE_TOKENS": str(where / "tokens.db"), "HOTLINE_LOG": str(log)}
     demo = [*_hotline(), "demo", "--log", str(log), "--companies", "40", "--engineers", "300"]
     subprocess.run(demo, check=True, env=env, cwd=where, capture_output=True, timeout=300)
+    with serving(log, env, where) as url:
+        yield Served(url, log, tokens, env)
+
+
+@contextlib.contextmanager
+def serving(log: Path, env: dict[str, str], where: Path) -> Iterator[str]:
+    """`hotline serve --log` as the operator starts it, ready; its URL."""
     port = _free_port()
     server = subprocess.Popen(
         [*_hotline(), "serve", "--log", str(log), "--port", str(port)],
@@ -106,7 +114,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             if server.poll() is not None or time.monotonic() > deadline:
                 raise AssertionError(f"serve --log did not get ready: {server.stderr.read()!r}")  # type: ignore[union-attr]
             time.sleep(0.2)
-        yield Served(url, log, tokens, env)
+        yield url
     finally:
         server.terminate()  # an open event stream keeps uvicorn's graceful shutdown waiting: then kill
         try:

@@ -448,10 +448,12 @@ def test_a_delivery_failure_is_raised_not_swallowed(kafka_broker: str, ns: str) 
     with FactPublisher(kafka_broker, ns) as publisher:
         real_send = publisher.producer.send
 
-        def send(topic: str, value: bytes, key: bytes, partition: int | None = None) -> Any:
+        def send(
+            topic: str, value: bytes, key: bytes, partition: int | None = None, headers: Any = None
+        ) -> Any:
             if b"co-2" in value:  # the broker "refuses" this one record
                 return Future().failure(KafkaTimeoutError("expired after 60000ms"))
-            return real_send(topic, value, key=key, partition=partition)
+            return real_send(topic, value, key=key, partition=partition, headers=headers)
 
         publisher.producer.send = send  # type: ignore[method-assign]
         with pytest.raises(PublishError, match=r"1 facts and 0 rejections were not acknowledged") as err:

@@ -11,11 +11,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("domain", "projections", "schemas", "storage", "producers", "consumers", "hotline", "access")
+PACKAGES = (
+    "domain",
+    "projections",
+    "schemas",
+    "storage",
+    "producers",
+    "consumers",
+    "hotline",
+    "access",
+    "privacy",
+)
 
 #: what the pure core (domain/, projections/, schemas/) may not import: adapters, entry points, I/O
 _PURE_MAY_NOT = frozenset(
-    ("storage", "consumers", "producers", "hotline", "access")
+    ("storage", "consumers", "producers", "hotline", "access", "privacy")
     + ("kafka", "aiokafka", "faust", "sqlite3", "starlette", "uvicorn")
 )
 #: package -> the top-level packages its modules may not import
@@ -24,6 +34,11 @@ FORBIDDEN: dict[str, frozenset[str]] = {
     "projections": _PURE_MAY_NOT,
     "schemas": _PURE_MAY_NOT,
     "storage": frozenset({"consumers", "producers", "hotline", "kafka", "faust"}),
+    # pseudonyms, sealing and revealing: pure but for the cipher; keys are the adapters' to keep
+    "privacy": frozenset(
+        ("storage", "consumers", "producers", "hotline", "access", "projections")
+        + ("kafka", "aiokafka", "faust", "sqlite3", "starlette", "uvicorn")
+    ),
     "producers": frozenset({"hotline"}),
     "consumers": frozenset({"hotline"}),
     # roles, tokens and the HTTP gate: below the adapters, on schemas/ only
