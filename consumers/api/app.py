@@ -12,6 +12,7 @@ Run: python -m consumers.api serve --port 8000   (or `hotline serve`); python -m
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import inspect
 import logging
@@ -85,6 +86,10 @@ class Api:
         self.policy: Policy = replica.policy
         self.recorder = recorder
         self.sealed = sealed  # a sealed line: subjects asked in clear are looked up as pseudonyms
+        # A recorder that writes to the log the replica reads back (LogRecorder) gets one decision at a
+        # time, timed inside the turn: its refusal facts land in the order of their times. Timed before
+        # the turn, one could land after a later one and reach the replica late: a refold.
+        self._in_order = asyncio.Lock() if getattr(recorder, "in_event_order", False) else None
 
     def _subject(self, kind: str, subject: str) -> str:
         return subject if self.sealed is None else self.sealed.subject(kind, subject)
@@ -133,6 +138,12 @@ class Api:
 
     async def decide(self, call: CallRequest) -> AdmissionAnswer:
         """admit_call on the live projection; the decision is recorded (admission-decisions topic)."""
+        if self._in_order is None:
+            return await self._decide(call)
+        async with self._in_order:
+            return await self._decide(call)
+
+    async def _decide(self, call: CallRequest) -> AdmissionAnswer:
         at = call.at or datetime.now(UTC)
         if self.sealed is not None:  # matched, and recorded, under the number's pseudonym
             asked = self.sealed.number_asked(call.number, call.account_id)

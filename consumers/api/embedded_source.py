@@ -108,6 +108,8 @@ class LogRecorder:
     """Records each admission decision on the log, in a worker thread (a writer may wait on the
     log's write lock). One connection per thread: SQLite connections stay in their thread."""
 
+    in_event_order = True  # the API times and records one decision at a time (consumers.api.app.Api)
+
     def __init__(self, path: Path) -> None:
         self.path = path
         self._local = threading.local()
