@@ -116,7 +116,7 @@ class Replica:
         topic = topic_name(FACTS, namespace)
         if state_dir is None:
             return cls(policy, feed=lambda: FactReader(servers, topic))
-        history = as_history(policy)  # open_store takes a history too; its annotation says Policy
+        history = as_history(policy)
         projector, stored = open_store(state_dir / "projection.db", history)
         replica = cls(history, projector=projector)
         replica.stored = stored

@@ -13,6 +13,7 @@ from schemas.codec import fact_to_json, normalise
 from schemas.derived import AdmissionDecision
 from schemas.facts import Fact
 from schemas.topics import fact_key
+from storage.kafka_links import ProducerChains
 
 log = logging.getLogger("hotline.api")
 RECORD_TIMEOUT = 2.0  # seconds an answer waits for the acknowledgement before saying "recorded": false
@@ -40,6 +41,11 @@ class DecisionPublisher:
         self.topic = topic_name(DERIVED["admission-decisions"], namespace)
         self.facts_topic = topic_name(FACTS, namespace)
         self.producer: Any = None
+        # Its refusal facts carry this process's chain links, as every publisher's facts do
+        # (storage.kafka_links): the link is handed out and the record appended under one lock, so
+        # the records land in the order of their links.
+        self.chains = ProducerChains("api")
+        self._linking = asyncio.Lock()
 
     async def start(self) -> None:
         from aiokafka import AIOKafkaProducer
@@ -82,11 +88,19 @@ class DecisionPublisher:
         key = fact_key(fact)
         partitions = sorted(await self.producer.partitions_for(self.facts_topic))
         partition = partitions[default_partition(key, len(partitions))]
-        delivery = await self.producer.send(
-            self.facts_topic, value=fact_to_json(fact), key=key, partition=partition
-        )
-        delivery.add_done_callback(lambda done: _delivered(done, "admission.refused fact", fact.id))
+        value = fact_to_json(fact)
+        async with self._linking:
+            headers = self.chains.headers(partition, value)
+            delivery = await self.producer.send(
+                self.facts_topic, value=value, key=key, partition=partition, headers=headers
+            )
+        delivery.add_done_callback(lambda done: self._fact_delivered(done, fact.id))
         return delivery
+
+    def _fact_delivered(self, done: Any, fact_id: str) -> None:
+        if done.cancelled() or done.exception() is not None:
+            self.chains.restart()  # a record after it would link to one that is not on the topic
+        _delivered(done, "admission.refused fact", fact_id)
 
     async def stop(self) -> None:
         if self.producer is not None:

@@ -47,8 +47,7 @@ class Runtime:
         self.policy = self.history.latest
         self.started = time.monotonic() if started is None else started
         # Facts and checkpoints on disk, in the data directory: the worker holds neither every fact
-        # nor every checkpoint, and a restart resumes from the newest checkpoint. (open_store takes a
-        # history, as its Projector and policy_fingerprint do; its annotation says Policy.)
+        # nor every checkpoint, and a restart resumes from the newest checkpoint.
         self.projector, self.stored = open_store(config.dir / "projection.db", self.history)
         self.reorder = Reorder(PARTITIONS)
         self.latest: datetime | None = None

@@ -19,6 +19,7 @@ import httpx
 import msgspec
 import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from typer.testing import CliRunner
 
 from access.roles import Role
 from consumers.embedded import Hotline
@@ -26,6 +27,7 @@ from consumers.kafka_log import FactReader, default_partition, ensure_topics, to
 from consumers.kafka_replay import replay_from_kafka
 from domain.admission import admit_call
 from domain.policy import load_policy
+from hotline.cli import app
 from producers.synthetic import generate
 from projections.fold import project
 from schemas.codec import fact_from_json, fact_to_json
@@ -259,6 +261,13 @@ def test_http_admission_agrees_with_in_process_admit_call(
         assert key == refusals[decision_id].encode() == fact.account_id.encode()
         assert partition == default_partition(key, 4)
         assert "barcode-mismatch" in fact.reasons and fact.source == "admission"
+
+    # The API links its refusal facts as the producers link theirs (this topic's other facts were
+    # written by a bare producer, unlinked): the topic verifies clean, the refusals on the API's chain.
+    verified = CliRunner().invoke(app, ["verify", "--from-kafka", "--namespace", namespace, "--json"])
+    assert verified.exit_code == 0, verified.output
+    chains = [c for p in msgspec.json.decode(verified.stdout)["partitions"] for c in p["chains"]]
+    assert sum(c["records"] for c in chains if c["chain"].startswith("api-")) == len(refusals)
 
 
 def _records(servers: str, topic: str, timeout: float = 30) -> list[tuple[int, bytes, Fact]]:
