@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import Protocol
 
 import msgspec
 
@@ -28,13 +27,7 @@ from producers.validate import Rejection, parse_lines, semantic_problems
 from schemas import facts as f
 from schemas.codec import fact_to_json, normalise
 from schemas.facts import TAG_OF, Fact
-
-
-class Keys(Protocol):
-    """A sealed line's key store (storage.keystore.KeyStore)."""
-
-    def seal_all(self, facts: list[Fact]) -> list[Fact]: ...
-
+from storage.keystore import KeyStore
 
 #: What each file producer may send: the CRM's reference data, or the rest (calls, cases, reports,
 #: judgements) but the line's own admission records; access.roles holds the lists. "any" (a whole
@@ -178,17 +171,11 @@ def fact_of(c: Candidate) -> Fact:
     return c.fact
 
 
-def sealed_candidates(candidates: list[Candidate], report: PublishReport, keys: Keys) -> list[Candidate]:
+def sealed_candidates(candidates: list[Candidate], keys: KeyStore) -> list[Candidate]:
     """The candidates as a sealed line publishes them (privacy.sealing), keys stored before they are
-    sent. A fact a sender marked as sealed is refused: only the line seals."""
-    kept = [c for c in candidates if c.fact.sealed is msgspec.UNSET]
-    report.rejected += [
-        c.rejection("sealed", "set by the line when it seals a fact, never by a sender")
-        for c in candidates
-        if c.fact.sealed is not msgspec.UNSET
-    ]
-    sealed = keys.seal_all([c.fact for c in kept])
-    return [replace(c, fact=fact, value=fact_to_json(fact)) for c, fact in zip(kept, sealed, strict=True)]
+    sent. (A fact a sender marked as sealed never gets here: `semantic_problems` refuses it.)"""
+    facts = keys.seal_all([c.fact for c in candidates])
+    return [replace(c, fact=x, value=fact_to_json(x)) for c, x in zip(candidates, facts, strict=True)]
 
 
 def withheld(rejection: Rejection) -> Rejection:

@@ -178,7 +178,7 @@ class FactPublisher:
             started = time.perf_counter()
             candidates = parse_batch(sources, report, self.role, allowed, sender)
             if self.keys is not None:  # compared, indexed and sent as the topic holds them
-                candidates = sealed_candidates(candidates, report, self.keys)
+                candidates = sealed_candidates(candidates, self.keys)
             candidates = self._admit(candidates, report)
             order = {name: i for i, name in enumerate(source_name(s) for s in sources)}
             report.rejected.sort(key=lambda r: (order.get(r.file, 0), r.line))  # as they were sent

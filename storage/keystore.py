@@ -242,3 +242,14 @@ def mark_sealed(db: sqlite3.Connection, keys: KeyStore) -> None:
 def sealed_with(db: sqlite3.Connection) -> str:
     row = db.execute("SELECT pepper_id FROM sealed").fetchone()
     return "" if row is None else str(row[0])
+
+
+def keys_of_log(db: sqlite3.Connection, log: Path, threads: bool = False) -> KeyStore | None:
+    """A sealed log's key store; None for a clear log. KeyStoreError (one line) when the log is sealed
+    and its key store is missing or another log's: never read a sealed log as if it were clear."""
+    if not is_sealed(db):
+        return None
+    keys = KeyStore(key_store_path(log), threads=threads)
+    if sealed_with(db) != pepper_id(keys.pepper):
+        raise KeyStoreError(f"{keys.path}: the key store of another log (its pepper differs from {log}'s)")
+    return keys

@@ -35,7 +35,7 @@ from projections.projector import Projector
 from schemas.codec import batch_from_msgpack
 from schemas.derived import AdmissionDecision
 from schemas.facts import Fact
-from storage.keystore import KeyStore, KeyStoreError, is_sealed, key_store_path, pepper_id, sealed_with
+from storage.keystore import keys_of_log
 from storage.log import EmbeddedLog, LogWriteError
 
 if TYPE_CHECKING:
@@ -143,11 +143,9 @@ def sealed_line(log_path: Path) -> Pseudonyms | None:
     from consumers.api.reveal import Pseudonyms
 
     with closing(EmbeddedLog(log_path)) as log:
-        if not is_sealed(log.db):
-            return None
-        keys = KeyStore(key_store_path(log_path), threads=True)
-        if sealed_with(log.db) != pepper_id(keys.pepper):
-            raise KeyStoreError(f"{keys.path}: the key store of another log (its pepper differs)")
+        keys = keys_of_log(log.db, log_path, threads=True)
+    if keys is None:
+        return None
     return Pseudonyms(keys)
 
 

@@ -6,11 +6,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from kafka import KafkaConsumer, TopicPartition
 from kafka.admin import KafkaAdminClient, NewTopic
 
 ROOT = Path(__file__).parents[2]
@@ -27,6 +30,25 @@ def new_topic(servers: str, suffix: str, partitions: int) -> str:
     finally:
         admin.close()
     return name
+
+
+def topic_records(servers: str, topic: str, timeout: float = 30) -> dict[int, list[Any]]:
+    """Every record on the topic now (kafka-python's ConsumerRecords), per partition in offset order;
+    every partition is listed, empty or not."""
+    consumer = KafkaConsumer(bootstrap_servers=servers, enable_auto_commit=False, group_id=None)
+    try:
+        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)
+        ends = consumer.end_offsets(partitions)
+        out: dict[int, list[Any]] = {tp.partition: [] for tp in partitions}
+        deadline = time.monotonic() + timeout
+        while any(consumer.position(tp) < ends[tp] for tp in partitions) and time.monotonic() < deadline:
+            for tp, records in consumer.poll(timeout_ms=500).items():
+                out[tp.partition] += records
+        return out
+    finally:
+        consumer.close()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

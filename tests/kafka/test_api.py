@@ -35,6 +35,7 @@ from schemas.derived import AdmissionDecision, CallRequest
 from schemas.facts import AdmissionRefused, CallReceived, Fact
 from schemas.topics import DERIVED, FACTS, fact_key
 from storage.log import EmbeddedLog
+from tests.kafka.conftest import topic_records
 from tests.unit.credentials import Credentials
 
 pytestmark = pytest.mark.kafka
@@ -270,22 +271,10 @@ def test_http_admission_agrees_with_in_process_admit_call(
     assert sum(c["records"] for c in chains if c["chain"].startswith("api-")) == len(refusals)
 
 
-def _records(servers: str, topic: str, timeout: float = 30) -> list[tuple[int, bytes, Fact]]:
+def _records(servers: str, topic: str) -> list[tuple[int, bytes, Fact]]:
     """(partition, key, fact) of every record on the topic now."""
-    consumer = KafkaConsumer(bootstrap_servers=servers, enable_auto_commit=False, group_id=None)
-    try:
-        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
-        consumer.assign(partitions)
-        consumer.seek_to_beginning(*partitions)
-        ends = consumer.end_offsets(partitions)
-        out: list[tuple[int, bytes, Fact]] = []
-        deadline = time.monotonic() + timeout
-        while any(consumer.position(tp) < ends[tp] for tp in partitions) and time.monotonic() < deadline:
-            for tp, records in consumer.poll(timeout_ms=500).items():
-                out += [(tp.partition, r.key, fact_from_json(r.value)) for r in records]
-        return out
-    finally:
-        consumer.close()
+    found = topic_records(servers, topic)
+    return [(p, r.key, fact_from_json(r.value)) for p, records in found.items() for r in records]
 
 
 def _read_topic(

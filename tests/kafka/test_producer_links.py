@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaProducer
 from typer.testing import CliRunner
 
 from hotline.cli import app
@@ -21,8 +21,7 @@ from producers.kafka_producer import FactPublisher
 from schemas.codec import fact_to_json
 from schemas.facts import CompanyRegistered
 from storage.kafka_links import CHAIN_HEADER, LINK_HEADER
-
-from .conftest import new_topic
+from tests.kafka.conftest import new_topic, topic_records
 
 EXAMPLES = Path(__file__).parents[2] / "docs" / "examples" / "facts.jsonl"
 runner = CliRunner()
@@ -41,19 +40,8 @@ def tampered(output: str) -> list[str]:
 
 
 def read_topic(servers: str, topic: str) -> dict[int, list[Record]]:
-    consumer = KafkaConsumer(bootstrap_servers=servers, group_id=None, enable_auto_commit=False)
-    try:
-        parts = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
-        consumer.assign(parts)
-        consumer.seek_to_beginning(*parts)
-        end = consumer.end_offsets(parts)
-        out: dict[int, list[Record]] = {tp.partition: [] for tp in parts}
-        while any(consumer.position(tp) < end[tp] for tp in parts):
-            for tp, records in consumer.poll(timeout_ms=500).items():
-                out[tp.partition] += [(r.key, r.value, list(r.headers)) for r in records]
-        return out
-    finally:
-        consumer.close()
+    found = topic_records(servers, topic)
+    return {p: [(r.key, r.value, list(r.headers)) for r in records] for p, records in found.items()}
 
 
 def copy_topic(servers: str, records: dict[int, list[Record]]) -> str:

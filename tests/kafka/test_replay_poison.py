@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +21,7 @@ from projections.fold import project
 from projections.view import digest, snapshot
 from schemas.codec import fact_to_json
 from schemas.facts import CompanyRegistered
+from tests.kafka.test_cli_kafka import digest_of
 
 from .conftest import new_topic
 
@@ -75,12 +75,6 @@ def replay_cli(*args: str) -> str:
     result = runner.invoke(app, ["replay", *args])
     assert result.exit_code == 0, result.output  # a successful replay, the junk notwithstanding
     return result.output
-
-
-def digest_of(output: str) -> str:
-    match = re.search(r"digest ([0-9a-f]{64})", output)
-    assert match, output
-    return match.group(1)
 
 
 @pytest.fixture

@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import re
 import shutil
-import time
 import uuid
 from pathlib import Path
 
 import pytest
-from kafka import KafkaConsumer, TopicPartition
 from typer.testing import CliRunner
 
 from hotline.cli import app
+from tests.kafka.conftest import topic_records
 
 EXAMPLES = Path(__file__).parents[2] / "docs" / "examples" / "facts.jsonl"
 # What the examples say of P-1 and their number: none of it may reach a topic.
@@ -27,22 +26,9 @@ def hotline(*args: str, code: int = 0) -> str:
     return result.output
 
 
-def raw_values(servers: str, topic: str, timeout: float = 30) -> bytes:
+def raw_values(servers: str, topic: str) -> bytes:
     """Every record value on the topic now, as stored."""
-    consumer = KafkaConsumer(bootstrap_servers=servers, enable_auto_commit=False, group_id=None)
-    try:
-        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
-        consumer.assign(partitions)
-        consumer.seek_to_beginning(*partitions)
-        ends = consumer.end_offsets(partitions)
-        out: list[bytes] = []
-        deadline = time.monotonic() + timeout
-        while any(consumer.position(tp) < ends[tp] for tp in partitions) and time.monotonic() < deadline:
-            for records in consumer.poll(timeout_ms=500).values():
-                out += [r.value for r in records]
-        return b"\n".join(out)
-    finally:
-        consumer.close()
+    return b"\n".join(r.value for records in topic_records(servers, topic).values() for r in records)
 
 
 @pytest.fixture

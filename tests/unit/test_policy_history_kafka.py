@@ -9,9 +9,7 @@ R2 confirmed 2025-07-01 10:00: 6 months, to 2026-01-01 10:00 (under 3.0 alone it
 from __future__ import annotations
 
 import warnings
-from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -33,23 +31,13 @@ from hotline.cli import app
 from projections.state import State
 from schemas.codec import normalise
 
-from .builders import NUMBER, POLICY, call, case, confirm, report, t, world
+from .builders import NUMBER, POLICY, t, world
 from .credentials import Credentials
 from .policy_packs import SHIPPED, pack, pack_text
+from .test_policy_history import shared
 
 V31 = pack("3.1", "2025-06-01T00:00:00+08:00", ACCOUNT_SHARED=6)
 HISTORY = PolicyHistory([POLICY, V31])
-
-
-def shared(rid: str, call_id: str, confirmed: str) -> list[Any]:
-    """An ACCOUNT-SHARED report on a call the day before, confirmed at `confirmed`."""
-    day_before = (t(confirmed) - timedelta(days=1)).isoformat()[:10]
-    return [
-        call(call_id, day_before + "T08:00", case_id=f"K-{rid}"),
-        case(f"K-{rid}", call_id, day_before + "T08:05"),
-        report(rid, "ACCOUNT-SHARED", day_before + "T09:00", call_id=call_id, case_id=f"K-{rid}"),
-        confirm(rid, confirmed),
-    ]
 
 
 FACTS = [
