@@ -5,14 +5,19 @@ is fed to a Projector with a worker's spacing and retention: all but the last --
 arrival-order batches of 5,000 (catching up), those days live in batches of 50 with the live
 spacing's wall clock simulated. Then, each timed:
 
+- late facts: calls 10 minutes before the latest fact, by distinct engineers (applied in place when
+  they touch nothing folded after them) and one call repeated (each copy refolds), while the live
+  feed's daily checkpoints stand;
 - annulments of violations confirmed 30-60 days before the end, of the 100 most recent older than 30
   days, and of a year back when the history is long enough: add the annulment, read the state;
-- late facts: calls 10 minutes before the latest fact, by distinct engineers (applied in place when
-  they touch nothing folded after them) and one call repeated (each copy refolds);
 - a past query (`state_at`) 90 days and 1 year back;
+- with --warm (a worker's warm checkpoints, storage.resume.FEED_WARM: 15 minutes and 35 days back):
+  every change alternates between a cold refold (the warm checkpoints set aside) and a warm one
+  (projections.warm: thawed ahead, after the previous change, timed apart as "prepare"), so both
+  are measured on the same history in the same run;
 - the previous design: `project()` of every fact, which is what any of the above cost before.
 
-Run: .venv/bin/python bench/checkpoints.py [--facts 1000000] [--annulments 100]
+Run: .venv/bin/python bench/checkpoints.py [--facts 1000000] [--annulments 100] [--warm]
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ from projections.fold import project
 from projections.projector import Projector
 from projections.timeline import MemoryCheckpoints
 from schemas.facts import AnyFact, CallReceived, Fact, ViolationAnnulled
-from storage.resume import FEED_SPACING
+from storage.resume import FEED_SPACING, FEED_WARM
 
 OUT = Path(__file__).parent / "out"
 
@@ -62,6 +67,26 @@ def report(name: str, seconds: list[float]) -> None:
     )
 
 
+def turn(projector: Projector, n: int, prepared: list[float]) -> bool:
+    """With warm reaches, every other change is warm: its checkpoints are thawed now (timed into
+    `prepared`: what a process does after a change, before the next); the others go cold."""
+    if not projector.warm.reaches:
+        return False
+    if n % 2:
+        projector.warm.held.clear()
+        return False
+    t0 = time.perf_counter()
+    projector.prepare()
+    prepared.append(time.perf_counter() - t0)
+    return True
+
+
+def report_warm(times: list[float], prepared: list[float]) -> None:
+    if times:
+        report("  the same, from warm checkpoints", times)
+        report("  prepare (thaw ahead, before each warm one)", prepared)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--facts", type=int, default=1_000_000)
@@ -69,7 +94,9 @@ def main() -> None:
     parser.add_argument("--annulments", type=int, default=100)
     parser.add_argument("--previous", type=int, default=3, help="full refolds timed for the previous design")
     parser.add_argument("--live-days", type=int, default=60, help="the last days fed live (see below)")
+    parser.add_argument("--warm", action="store_true", help="a worker's warm checkpoints too (FEED_WARM)")
     args = parser.parse_args()
+    reaches = FEED_WARM if args.warm else ()
     policy = load_policy()
     facts = history(args.facts, args.months)
     latest = max(f.at for f in facts)
@@ -82,7 +109,7 @@ def main() -> None:
     # batches of 50 facts, reading its state after each, with the wall clock of the live spacing
     # (one checkpoint per event day, when the wall time since the last is 20 times its cost)
     # simulated as if the facts arrived in real time. The fold and the checkpoints are real.
-    projector = Projector(policy, checkpoints=MemoryCheckpoints(16), spacing=FEED_SPACING)
+    projector = Projector(policy, checkpoints=MemoryCheckpoints(16), spacing=FEED_SPACING, warm=reaches)
     live_from = latest - timedelta(days=args.live_days)
     split = next((i for i, f in enumerate(facts) if f.at >= live_from), len(facts))
     t0 = time.perf_counter()
@@ -94,10 +121,10 @@ def main() -> None:
     print(
         f"caught up in batches of 5,000: {split:,} facts in {fed:.1f}s ({split / fed:,.0f} facts/s), "
         f"{len(saved)} checkpoints kept, {sum(len(c.blob) for c in saved) / 2**20:,.0f} MiB, "
-        f"last one took {projector._checkpoint_cost * 1000:.0f} ms"  # noqa: SLF001 (a benchmark's look inside)
+        f"last one took {projector.cadence.cost * 1000:.0f} ms"
     )
     clock = [0.0]
-    projector.wall = lambda: clock[0]
+    projector.cadence.wall = lambda: clock[0]
     t0 = time.perf_counter()
     for i in range(split, len(facts), 50):
         batch = facts[i : i + 50]
@@ -121,8 +148,43 @@ def main() -> None:
     print("previous design (full refold per change):")
     report("project() of every fact", previous)
 
-    # --- annulments --------------------------------------------------------------------------
     print("checkpointed projector:")
+    # --- late facts --------------------------------------------------------------------------
+    # Calls of the last day by distinct engineers, reported again 10 minutes before the latest fact
+    # under new ids: what a call centre's late batch looks like. Then the worst case: one call sent
+    # over and over, so that each copy shares its subjects with the one before (a refold each).
+    seen: set[str] = set()
+    distinct = []
+    for fact in reversed(facts):
+        if isinstance(fact, CallReceived) and fact.account_id not in seen:
+            seen.add(fact.account_id)
+            distinct.append(fact)
+        if len(distinct) == args.annulments:
+            break
+    worst = next(f for f in reversed(facts) if isinstance(f, CallReceived))
+    for label, templates in (("calls by distinct engineers", distinct), ("one call repeated", None)):
+        times: list[float] = []
+        warm_times: list[float] = []
+        prepared: list[float] = []
+        commuted, refolds = projector.late.applied, projector.refolds
+        for n in range(args.annulments):
+            warm = turn(projector, n, prepared)
+            template = templates[n] if templates is not None else worst
+            late = msgspec.structs.replace(
+                template, id=f"bench-late-{label[:3]}-{n}", at=latest - timedelta(minutes=10)
+            )
+            t0 = time.perf_counter()
+            projector.add([late])
+            projector.state()
+            (warm_times if warm else times).append(time.perf_counter() - t0)
+        report(f"a call 10 minutes late, {label}", times)
+        report_warm(warm_times, prepared)
+        print(
+            f"    applied in place: {projector.late.applied - commuted}, "
+            f"refolded: {projector.refolds - refolds}"
+        )
+
+    # --- annulments --------------------------------------------------------------------------
     # Bands of age: the synthetic line confirms few violations in its last weeks, so the 30-60 day
     # band holds what there is; then the 100 most recent older than 30 days (ages to ~120 days), as
     # measured before; then a year back when the history is long enough. Newest first in each.
@@ -147,8 +209,10 @@ def main() -> None:
         if len(candidates) < 5:
             print(f"  annulment {label}: the history is too short")
             continue
-        times, ages = [], []
-        for violation in candidates:
+        times, warm_times, prepared = [], [], []
+        ages: list[int] = []
+        for n, violation in enumerate(candidates):
+            warm = turn(projector, n, prepared)
             done.add(violation.id)
             annul = ViolationAnnulled(
                 id=f"bench-annul-{len(done)}",
@@ -159,43 +223,13 @@ def main() -> None:
             t0 = time.perf_counter()
             projector.add([annul])
             projector.state()
-            times.append(time.perf_counter() - t0)
+            (warm_times if warm else times).append(time.perf_counter() - t0)
             ages.append((latest - violation.at).days)
         report(f"annulment {label} (ages {min(ages)}-{max(ages)} d)", times)
+        report_warm(warm_times, prepared)
         refold = projector.last_refold
         if refold is not None:
             print(f"    the last one refolded {refold.facts:,} facts from {refold.since}")
-
-    # --- late facts --------------------------------------------------------------------------
-    # Calls of the last day by distinct engineers, reported again 10 minutes before the latest fact
-    # under new ids: what a call centre's late batch looks like. Then the worst case: one call sent
-    # over and over, so that each copy shares its subjects with the one before (a refold each).
-    seen: set[str] = set()
-    distinct = []
-    for fact in reversed(facts):
-        if isinstance(fact, CallReceived) and fact.account_id not in seen:
-            seen.add(fact.account_id)
-            distinct.append(fact)
-        if len(distinct) == args.annulments:
-            break
-    worst = next(f for f in reversed(facts) if isinstance(f, CallReceived))
-    for label, templates in (("calls by distinct engineers", distinct), ("one call repeated", None)):
-        times = []
-        commuted, refolds = projector.late.applied, projector.refolds
-        for n in range(args.annulments):
-            template = templates[n] if templates is not None else worst
-            late = msgspec.structs.replace(
-                template, id=f"bench-late-{label[:3]}-{n}", at=latest - timedelta(minutes=10)
-            )
-            t0 = time.perf_counter()
-            projector.add([late])
-            projector.state()
-            times.append(time.perf_counter() - t0)
-        report(f"a call 10 minutes late, {label}", times)
-        print(
-            f"    applied in place: {projector.late.applied - commuted}, "
-            f"refolded: {projector.refolds - refolds}"
-        )
 
     # --- past queries ------------------------------------------------------------------------
     for days in (90, 365):
@@ -208,6 +242,7 @@ def main() -> None:
             projector.state_at(latest - timedelta(days=days))
             times.append(time.perf_counter() - t0)
         report(f"state_at {days} days back", times)
+    print(f"warm checkpoints taken: {projector.warm.taken}")
     print(f"peak RSS of this process {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB")
 
 

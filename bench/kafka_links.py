@@ -1,14 +1,18 @@
 """The cost of the producers' chain links on Kafka (docs/audit.md): N synthetic facts published with
-and without the hl-chain/hl-link headers, alternately into fresh namespaces, best of R rounds each;
-then `hotline verify --from-kafka`'s read (fetch + chain check) against the same fetch with no check.
+and without the hl-chain/hl-link headers, alternately into fresh namespaces, R rounds each (every
+round printed with the process's CPU seconds and the load average; best and median compared); then
+`hotline verify --from-kafka`'s read (fetch + chain check) against the same fetch with no check.
 
-Run: .venv/bin/python bench/kafka_links.py [--facts N] [--rounds R]   (own namespaces; deleted at the end)
+Run: .venv/bin/python bench/kafka_links.py [--facts N] [--rounds R] [--linger-ms MS]
+(own namespaces, deleted at the end; the broker is --servers, else $HOTLINE_KAFKA_BOOTSTRAP;
+--linger-ms overrides the publisher's producer setting; 5 was the old one: docs/audit.md, "Cost")
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import time
 import uuid
@@ -25,11 +29,32 @@ from producers.kafka_producer import FactPublisher  # noqa: E402
 from schemas.topics import FACTS  # noqa: E402
 
 
-def publish(servers: str, namespace: str, facts: list[Any], links: bool) -> float:
-    with FactPublisher(servers, namespace, load_index=False, links=links) as publisher:
-        started = time.perf_counter()
+def publish(
+    servers: str, namespace: str, facts: list[Any], links: bool, config: dict[str, Any]
+) -> tuple[float, float]:
+    """Seconds of the publish: wall clock, and CPU of this process (every thread: the sender's too)."""
+    with FactPublisher(servers, namespace, load_index=False, links=links, **config) as publisher:
+        started, cpu = time.perf_counter(), time.process_time()
         assert publisher.send_valid(facts) == len(facts)
-        return time.perf_counter() - started
+        return time.perf_counter() - started, time.process_time() - cpu
+
+
+def load_average() -> str:
+    try:
+        with open("/proc/loadavg") as f:
+            return " ".join(f.read().split()[:3])
+    except OSError:
+        return "?"
+
+
+def compare(name: str, n: int, off: list[float], on: list[float]) -> None:
+    best, median = min(on) / min(off) - 1, statistics.median(on) / statistics.median(off) - 1
+    per_fact = (min(on) - min(off)) / n * 1e6
+    print(
+        f"{name}: off {n / max(off):,.0f}..{n / min(off):,.0f} facts/s, "
+        f"on {n / max(on):,.0f}..{n / min(on):,.0f}; "
+        f"cost {best:+.1%} best to best ({per_fact:+.1f} us a fact), {median:+.1%} median"
+    )
 
 
 def main() -> None:
@@ -37,25 +62,39 @@ def main() -> None:
     parser.add_argument("--facts", type=int, default=200_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--servers", default=bootstrap())
+    parser.add_argument("--linger-ms", type=int, default=None, help="the producer's linger_ms")
     args = parser.parse_args()
     servers, n = args.servers, args.facts
+    config = {} if args.linger_ms is None else {"linger_ms": args.linger_ms}
     facts = synthetic(n)
     run = uuid.uuid4().hex[:6]
     made: list[str] = []
-    best: dict[bool, float] = {}
-    print(f"{n:,} facts, {args.rounds} rounds, {os.cpu_count()} cores, broker {servers}")
+    wall: dict[bool, list[float]] = {False: [], True: []}
+    cpu: dict[bool, list[float]] = {False: [], True: []}
+    print(
+        f"{n:,} facts, {args.rounds} rounds, {os.cpu_count()} cores, broker {servers}, {config or 'defaults'}"
+    )
+    print(f"load average before: {load_average()}")
     try:
         for r in range(args.rounds):
             for links in (False, True) if r % 2 == 0 else (True, False):  # alternate: no order bias
                 ns = f"bench-links-{run}-{r}-{int(links)}"
                 made.append(ns)
-                took = publish(servers, ns, facts, links)
-                best[links] = min(best.get(links, took), took)
+                took, used = publish(servers, ns, facts, links, config)
+                wall[links].append(took)
+                cpu[links].append(used)
+                print(
+                    f"round {r} links {'on ' if links else 'off'}: {n / took:>9,.0f} facts/s, "
+                    f"{took:.2f} s, CPU {used:.2f} s, load {load_average()}",
+                    flush=True,
+                )
         for links in (False, True):
             print(
-                f"publish (send_valid), links {'on ' if links else 'off'}: {n / best[links]:>9,.0f} facts/s"
+                f"publish (send_valid), links {'on ' if links else 'off'}: "
+                f"{n / min(wall[links]):>9,.0f} facts/s (best), CPU {min(cpu[links]) / n * 1e6:.1f} us a fact"
             )
-        print(f"cost of the links: {best[True] / best[False] - 1:+.1%} of the publish time")
+        compare("publish time", n, wall[False], wall[True])
+        compare("publish CPU (facts per CPU second)", n, cpu[False], cpu[True])
 
         linked = made[-1] if made[-1].endswith("-1") else made[-2]
         topic = topic_name(FACTS, linked)

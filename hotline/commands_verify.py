@@ -59,10 +59,21 @@ def verify(
             render.console.print(
                 f"{table}: {v.records} records {checked}, end offset {v.end_offset}, head {v.head.hex()}"
             )
-    broken = [(table, v.first_break) for table, v in verdicts.items() if v.first_break is not None]
-    for table, at in broken:  # the two chains are independent: each broken one gets its line
-        render.err_console.print(f"[bold red]tampered:[/] {table}: {render.safe(str(at))}")
-    if broken:
+    # the two chains are independent: each broken one gets its line
+    _tampered(
+        [
+            f"{table}: {render.safe(str(v.first_break))}"
+            for table, v in verdicts.items()
+            if v.first_break is not None
+        ]
+    )
+
+
+def _tampered(breaks: list[str]) -> None:
+    """One line on stderr for each broken chain (already escaped), then exit TAMPERED if any."""
+    for where in breaks:
+        render.err_console.print(f"[bold red]tampered:[/] {where}")
+    if breaks:
         raise typer.Exit(TAMPERED)
 
 
@@ -79,8 +90,8 @@ def _as_json(v: Verdict) -> dict[str, object]:
 
 def read_links(servers: str | None, namespace: str | None) -> tuple[str, list[PartitionLinks]]:
     """The facts topic's name, and every partition's producer chains checked from offset 0."""
+    from consumers.kafka_fetch import fetch_every_partition
     from consumers.kafka_log import bootstrap, topic_name
-    from consumers.kafka_replay import fetch_every_partition
     from schemas.topics import FACTS
 
     topic = topic_name(FACTS, namespace)
@@ -120,12 +131,19 @@ def verify_kafka(servers: str | None, namespace: str | None, json: bool) -> None
                 f"warning: facts partition {p.partition}: {p.unlinked} records carry no link "
                 f"(an older producer's, or written past the publishers): offsets {shown}"
             )
-    broken = [p for p in partitions if p.first_break is not None]
-    for p in broken:  # each partition's chains are independent: each broken one gets its line
-        more = f" ({len(p.breaks) - 1} more records there do not fit)" if len(p.breaks) > 1 else ""
-        render.err_console.print(f"[bold red]tampered:[/] facts {render.safe(str(p.first_break))}{more}")
-    if broken:
-        raise typer.Exit(TAMPERED)
+    # each partition's chains are independent: each broken one gets its line
+    _tampered(
+        [
+            f"facts {render.safe(str(p.first_break))}{_more_breaks(p)}"
+            for p in partitions
+            if p.first_break is not None
+        ]
+    )
+
+
+def _more_breaks(p: PartitionLinks) -> str:
+    """How many more records of the broken partition do not fit, if any."""
+    return f" ({len(p.breaks) - 1} more records there do not fit)" if len(p.breaks) > 1 else ""
 
 
 def _links_json(p: PartitionLinks) -> dict[str, object]:

@@ -28,9 +28,11 @@ recognised as re-sends, and duplicates are harmless downstream anyway).
 Speed: kafka-python's per-record work is pure Python (about 14 us a record here), so the hot loop
 avoids everything else it can: values are encoded once, partitions are computed with Kafka's own
 murmur2 rule (consumers.kafka_log.default_partition) and cached per key (the same partition the
-default partitioner picks, which the workers rely on), and the garbage collector is paused during a
+default partitioner picks, which the workers rely on), the garbage collector is paused during a
 batch (a generation-2 pass over hundreds of thousands of pending record futures costs more than
-sending them).
+sending them), and the producer lingers up to a second, so that the batches sent while a publish is
+handed over are full ones (few requests, few GIL hand-overs to the sender thread); the flush at the
+end of each publish sends the rest at once, so no publish waits for the linger.
 
 Where it lives: this module is the entry point (`main_produce`, and every name callers import from
 here); the publisher is producers.publish_facts, the checks of steps 1-3 producers.publish_checks,

@@ -11,9 +11,10 @@ from datetime import datetime
 
 from domain.policy import Policy
 from domain.policy_history import PolicyHistory
-from projections.checkpoint import thaw
+from projections.checkpoint import end_of, start_of, thaw, verify
 from projections.fold import annulled, apply_in_order, collector_paused, finish, fire_deadlines, new_state
 from projections.state import State
+from projections.timeline import Checkpoints, Timeline, newest_sound
 from schemas.facts import Fact, ViolationAnnulled
 
 
@@ -35,3 +36,34 @@ class PastFold:
             apply_in_order(state, self.facts)
             fire_deadlines(state, self.as_of)
         return finish(state, self.annulments, self.conflicts)
+
+
+def gather_past(
+    history: PolicyHistory,
+    as_of: datetime,
+    timeline: Timeline,
+    checkpoints: Checkpoints,
+    annulments: list[ViolationAnnulled],
+    state: State,
+    conflicts: list[tuple[Fact, Fact]],
+) -> PastFold:
+    """The newest sound checkpoint for a fold up to `as_of`, and the facts after it. `state`: the
+    projector's current one, which knows when each violation was confirmed."""
+    # A checkpoint holds the annulments known when it was taken; one dated after as_of must not
+    # void a violation confirmed before the checkpoint, so start before any such violation.
+    bound = end_of(as_of)
+    for fact in annulments:
+        violation = state.violations.get(fact.violation_id)
+        if fact.at > as_of and violation is not None:
+            bound = min(bound, start_of(violation.at))
+    found = newest_sound(checkpoints, bound, verify)
+    chosen = found[0] if found is not None else None
+    since = chosen.position if chosen is not None else None
+    return PastFold(
+        history,
+        as_of,
+        chosen.blob if chosen is not None else None,
+        [fact for batch in timeline.after(since, until=as_of) for fact in batch],
+        [f for f in annulments if f.at <= as_of],
+        conflicts,
+    )

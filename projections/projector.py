@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from domain.policy import Policy
 from domain.policy_history import PolicyHistory, as_history
-from projections.checkpoint import END, Position, end_of, freeze, start_of, thaw, verify
+from projections.cadence import Cadence
+from projections.checkpoint import END, Position, end_of, freeze, start_of, thaw
 from projections.fold import (
     annulled,
     collector_paused,
@@ -38,7 +39,7 @@ from projections.fold import (
 )
 from projections.fold import sort_key as position
 from projections.late import LateCalls, late_prefix
-from projections.past import PastFold
+from projections.past import PastFold, gather_past
 from projections.state import State
 from projections.timeline import (
     Checkpoint,
@@ -50,6 +51,7 @@ from projections.timeline import (
     Timeline,
     newest_sound,
 )
+from projections.warm import Preparation, Warm, WarmCheckpoints, thaw_planned
 from schemas.facts import Fact, ViolationAnnulled
 
 __all__ = ["Projector", "Refold"]
@@ -62,12 +64,14 @@ class Projector:
         timeline: Timeline | None = None,
         checkpoints: Checkpoints | None = None,
         spacing: Spacing = Spacing(),  # noqa: B008 (frozen, shared safely)
+        warm: Iterable[timedelta] = (),
     ) -> None:
         self.history = as_history(policy)
         self.policy = self.history.latest  # the version callers read terms from (zone, admission)
         self.timeline: Timeline = timeline if timeline is not None else MemoryTimeline()
         self.checkpoints: Checkpoints = checkpoints if checkpoints is not None else MemoryCheckpoints()
         self.spacing = spacing
+        self.warm = WarmCheckpoints(warm)  # reaches of the checkpoints kept thawed (projections.warm)
         self._state = new_state(self.history)
         self._position: Position | None = None  # of the last fact folded into _state
         self._folded = 0  # distinct facts folded into _state
@@ -77,10 +81,7 @@ class Projector:
         self._stale = False
         self._annulments: dict[str, ViolationAnnulled] = {}
         self._conflicts: dict[tuple[str, bytes], tuple[Fact, Fact]] = {}
-        self._since_checkpoint = (0, 0.0)  # facts, fold seconds
-        self._checkpoint_cost = 0.0
-        self._checkpoint_at: tuple[datetime | None, float] = (None, float("-inf"))  # event time, wall
-        self.wall = time.monotonic  # the live spacing's clock (Spacing.every; a bench may simulate it)
+        self.cadence = Cadence(spacing)  # when to take the next checkpoint
         self.last_refold: Refold | None = None
         self.refolds = 0
         self.late = LateCalls()  # late calls applied where the fold stands (projections.late)
@@ -119,7 +120,7 @@ class Projector:
         """Save a checkpoint of the live state now (a short-lived process before it exits), if at least
         `min_facts` facts were folded since the last one."""
         self._materialise()
-        if self._position is not None and self._since_checkpoint[0] >= min_facts:
+        if self._position is not None and self.cadence.facts >= min_facts:
             self._checkpoint(self._state)
 
     # --- input -------------------------------------------------------------------------------------
@@ -165,7 +166,7 @@ class Projector:
             else:
                 in_place = True
                 if late:  # they will be applied where the fold stands: checkpoints after them lack them
-                    self.checkpoints.drop_from(position(facts[0]))
+                    self._drop_from(position(facts[0]))
         self.timeline.put([*facts, *replaced])  # after every checkpoint they contradict is gone
         self._held += len(facts)
         if in_place:
@@ -179,7 +180,7 @@ class Projector:
             self._redo_from(position(late[0]))
             return
         self._folded += len(late)
-        self._since_checkpoint = (self._since_checkpoint[0] + len(late), self._since_checkpoint[1])
+        self.cadence.folded(len(late))
         self._maybe_checkpoint(self._state)
 
     def _annul(self, fact: ViolationAnnulled) -> None:
@@ -202,9 +203,13 @@ class Projector:
         before the facts that made them wrong are stored, so that a crash in between cannot leave
         a checkpoint that contradicts the timeline."""
         if self._redo is None or at < self._redo:
-            self.checkpoints.drop_from(at)
+            self._drop_from(at)
             self._redo = at
         self._stale = True
+
+    def _drop_from(self, at: Position) -> None:
+        self.checkpoints.drop_from(at)
+        self.warm.drop_from(at)
 
     def advance(self, now: datetime) -> None:
         """Let the deadlines due by `now` take effect (a passed codes deadline blacklists)."""
@@ -230,33 +235,26 @@ class Projector:
             self.late.fold(state, chunk)
             self._position = position(chunk[-1])
             self._folded += len(chunk)
-            n, seconds = self._since_checkpoint
-            self._since_checkpoint = (n + len(chunk), seconds + time.perf_counter() - t0)
+            self.cadence.folded(len(chunk), time.perf_counter() - t0)
             if checkpoints:
                 self._maybe_checkpoint(state)
 
     def _maybe_checkpoint(self, state: State) -> None:
-        n, seconds = self._since_checkpoint
-        spacing, cost = self.spacing, self._checkpoint_cost
-        if n >= spacing.min_facts and seconds >= spacing.cost_ratio * cost:
+        if self.cadence.due(self._position):
             self._checkpoint(state)
-        elif spacing.every is not None and n and self._position is not None:
-            at, wall = self._checkpoint_at
-            if (at is None or self._position[0] - at >= spacing.every) and (
-                self.wall() - wall >= spacing.live_ratio * cost
-            ):
-                self._checkpoint(state)
 
     def _checkpoint(self, state: State) -> None:
         t0 = time.perf_counter()
         blob = freeze(state, self._position, self._folded)
         self.checkpoints.save(Checkpoint(self._position, self._folded, blob))
-        self._checkpoint_cost = time.perf_counter() - t0
-        self._since_checkpoint = (0, 0.0)
-        self._checkpoint_at = (self._position[0] if self._position else None, self.wall())
+        self.cadence.taken(self._position, time.perf_counter() - t0)
 
     def _restore(self, bound: Position | None) -> tuple[State, Position | None, int]:
-        """The newest sound checkpoint strictly before `bound`, thawed; the empty state if none."""
+        """The newest sound checkpoint strictly before `bound`, thawed (or kept warm); the empty
+        state if none."""
+        warm = self.warm.take(bound, self.checkpoints)
+        if warm is not None:
+            return warm.state, warm.position, warm.facts
         found = newest_sound(self.checkpoints, bound, lambda blob: thaw(blob, self.history))
         return found[1] if found is not None else (new_state(self.history), None, 0)
 
@@ -267,8 +265,7 @@ class Projector:
         state, since, folded = self._restore(self._redo)
         state.annulled = self._annulled()
         self._state, self._position, self._folded = state, since, folded
-        self._since_checkpoint = (0, 0.0)
-        self._checkpoint_at = (since[0] if since else None, self._checkpoint_at[1])
+        self.cadence.restart(since)
         refolded = 0
         self.late.restart(since)
         with collector_paused():
@@ -280,6 +277,29 @@ class Projector:
         self._redo, self._stale = None, False
         self.refolds += 1
         self.last_refold = Refold(since, refolded, time.perf_counter() - t0)
+
+    # --- warm checkpoints (projections.warm) -------------------------------------------------------
+    def prepare(self) -> int:
+        """Thaw the checkpoints the warm reaches call for, now (a process with nothing else to do);
+        returns how many were kept. `plan_warm`, `thaw_warm` and `install_warm` do the same with the
+        thaw outside the caller's lock."""
+        plan = self.plan_warm()
+        return self.install_warm(plan, self.thaw_warm(plan))
+
+    def plan_warm(self) -> Preparation:
+        """Which checkpoints to thaw. A refold takes few checkpoints (they are spaced by fold time),
+        so when it left the newest one `min_facts` behind, one is taken first (Cadence.idle_due)."""
+        self._materialise()  # a pending refold would drop what it picks
+        if self.warm.reaches and self._position is not None and self.cadence.idle_due():
+            self._checkpoint(self._state)
+        return self.warm.plan(self.checkpoints, self._latest)
+
+    def thaw_warm(self, plan: Preparation) -> list[tuple[timedelta, Warm]]:
+        """Touches nothing of the projector's: safe on another thread while it folds on."""
+        return thaw_planned(plan, self.history)
+
+    def install_warm(self, plan: Preparation, thawed: list[tuple[timedelta, Warm]]) -> int:
+        return self.warm.install(plan, thawed)
 
     def _annulled(self) -> dict[str, datetime]:
         return annulled(self._annulments_in_order())
@@ -304,23 +324,9 @@ class Projector:
         """What a fold up to `as_of` needs, gathered now (cheap: a checkpoint's bytes and the facts
         after it); `fold()` it later, elsewhere: it touches nothing of the projector's."""
         self._materialise()
-        # A checkpoint holds the annulments known when it was taken; one dated after as_of must not
-        # void a violation confirmed before the checkpoint, so start before any such violation.
-        bound = end_of(as_of)
-        for fact in self._annulments.values():
-            violation = self._state.violations.get(fact.violation_id)
-            if fact.at > as_of and violation is not None:
-                bound = min(bound, start_of(violation.at))
-        found = newest_sound(self.checkpoints, bound, verify)
-        chosen = found[0] if found is not None else None
-        since = chosen.position if chosen is not None else None
-        return PastFold(
-            self.history,
-            as_of,
-            chosen.blob if chosen is not None else None,
-            [fact for batch in self.timeline.after(since, until=as_of) for fact in batch],
-            [f for f in self._annulments_in_order() if f.at <= as_of],
-            self.conflicts(),
+        annulments = self._annulments_in_order()
+        return gather_past(
+            self.history, as_of, self.timeline, self.checkpoints, annulments, self._state, self.conflicts()
         )
 
     def _annulments_in_order(self) -> list[ViolationAnnulled]:

@@ -74,6 +74,9 @@ class Checkpoints(Protocol):
     def before(self, bound: Position | None) -> Iterator[Checkpoint]:
         """Checkpoints with a position strictly before `bound` (every one when None), newest first."""
 
+    def positions(self) -> list[tuple[Position, int]]:
+        """(position, facts folded in) of every checkpoint, oldest first; no blob is read."""
+
     def drop_from(self, position: Position) -> None:
         """Forget the checkpoints at or after `position`: a change there made them wrong."""
 
@@ -143,6 +146,9 @@ class MemoryCheckpoints:
         for checkpoint in reversed(list(self.saved)):
             if bound is None or (checkpoint.position is not None and checkpoint.position < bound):
                 yield checkpoint
+
+    def positions(self) -> list[tuple[Position, int]]:
+        return [(_order(c), c.facts) for c in self.saved]
 
     def drop_from(self, position: Position) -> None:
         self.saved = [c for c in self.saved if _order(c) < position]

@@ -76,6 +76,10 @@ def _earliest_change(embedded: EmbeddedLog, new: Sequence[Fact]) -> Position | N
 #: A process fed from Kafka folds in place; checkpoints every 20,000 facts at the least, more sparsely
 #: while catching up (a fifth of fold time at most); live, also one per day of event time (Spacing).
 FEED_SPACING = Spacing(min_facts=20_000, cost_ratio=4.0, every=timedelta(days=1))
+#: ...and keeps two of its checkpoints thawed (projections.warm): the newest at least 15 minutes
+#: back, for facts up to 15 minutes late and back-dated lifts, and the newest 35 days back, for
+#: annulments of violations up to 35 days old.
+FEED_WARM = (timedelta(minutes=15), timedelta(days=35))
 
 
 def open_store(
@@ -96,7 +100,7 @@ def open_store(
     if checkpoints.mark("policy") != fingerprint:
         checkpoints.drop_from(START)  # the facts stand; states folded under another policy do not
         checkpoints.set_mark("policy", fingerprint)
-    projector = Projector(policy, timeline, checkpoints, spacing or FEED_SPACING)
+    projector = Projector(policy, timeline, checkpoints, spacing or FEED_SPACING, warm=FEED_WARM)
     offsets = {int(p): int(o) for p, o in json.loads(checkpoints.mark("offsets") or "{}").items()}
     if len(timeline):
         projector.resume(None, timeline.of_type(ViolationAnnulled), timeline.latest())

@@ -210,6 +210,9 @@ class SqliteCheckpoints:
                 if row is not None:
                     yield Checkpoint(position, facts, row[0])
 
+    def positions(self) -> list[tuple[Position, int]]:
+        return [(p, n) for p, n, _ in self._saved()]
+
     def drop_from(self, position: Position) -> None:
         doomed = [key for p, _, key in self._saved() if p >= position]
         if not doomed:

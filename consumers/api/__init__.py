@@ -1,9 +1,9 @@
 """The query API for dashboards and call routing (Starlette, msgspec responses).
 
 Every process holds the whole projection (consumers.replica), so any process answers any key.
-Modules: app (handlers), routing (routes and the role each needs), errors, params (validated
-query parameters), models (answers), openapi (the document), decisions (recording admission
-decisions), serve (the process).
+Modules: app (wiring), handlers (the answers), admission (the call asked and its record), routing
+(routes and the role each needs), errors, params (validated query parameters), models (answers),
+openapi (the document), decisions (recording admission decisions), serve (the process).
 """
 
 from consumers.api.app import create_app

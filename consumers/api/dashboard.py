@@ -43,8 +43,8 @@ T = TypeVar("T")
 
 
 class Api(Protocol):
-    """What the dashboard asks of the query API (consumers.api.app.Api), without importing it: app.py
-    mounts these routes, so an import back would make a cycle."""
+    """What the dashboard asks of the query API (consumers.api.handlers.Api), without importing it:
+    app.py mounts these routes, so an import back would make a cycle."""
 
     replica: Replica
     policy: Policy

@@ -37,6 +37,7 @@ from schemas.derived import AdmissionDecision
 from schemas.facts import Fact
 from storage.keystore import keys_of_log
 from storage.log import EmbeddedLog, LogWriteError
+from storage.resume import FEED_WARM
 
 if TYPE_CHECKING:
     from consumers.api.reveal import Pseudonyms
@@ -90,7 +91,8 @@ class EmbeddedSource(Replica):
     """A replica of the embedded log, under the log's policy history (effective-dated versions)."""
 
     def __init__(self, path: Path, history: PolicyHistory) -> None:
-        super().__init__(history.latest, feed=lambda: LogFeed(path), projector=Projector(history))
+        projector = Projector(history, warm=FEED_WARM)  # a long-lived process: late facts refold warm
+        super().__init__(history.latest, feed=lambda: LogFeed(path), projector=projector)
         self.path = path
         self.history = history
 
@@ -108,7 +110,7 @@ class LogRecorder:
     """Records each admission decision on the log, in a worker thread (a writer may wait on the
     log's write lock). One connection per thread: SQLite connections stay in their thread."""
 
-    in_event_order = True  # the API times and records one decision at a time (consumers.api.app.Api)
+    in_event_order = True  # the API times and records one decision at a time (consumers.api.handlers.Api)
 
     def __init__(self, path: Path) -> None:
         self.path = path

@@ -75,4 +75,5 @@ def install(app: faust.App, runtime: Runtime) -> None:
         runtime.ready_at = time.monotonic()
         while not app.should_stop:
             await runtime.tick()
+            await runtime.prepare()
             await asyncio.sleep(TICK)

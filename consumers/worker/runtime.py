@@ -225,6 +225,21 @@ class Runtime:
                 self.unread(), len(self.projector), self.reorder.pending, self.emitter is not None
             )
 
+    async def prepare(self) -> None:
+        """Caught up: thaw the warm checkpoints the projector wants (projections.warm) on a thread,
+        outside the lock: the agent and the publisher go on meanwhile, and the next annulment or
+        late fact refolds without a thaw. A change made meanwhile voids what it reaches. Called
+        after each tick; the plan reads the checkpoints' positions only, and asks for a thaw after
+        a refold used a warm one or a newer checkpoint came."""
+        if not self.projector.warm.reaches or self.backlog() >= BACKLOG or self.projector.stale:
+            return
+        async with self.lock:  # may take a checkpoint first: on a thread, the loop goes on
+            plan = await asyncio.to_thread(self.projector.plan_warm)
+        if plan.wanted:
+            thawed = await asyncio.to_thread(self.projector.thaw_warm, plan)
+            async with self.lock:
+                self.projector.install_warm(plan, thawed)
+
     # --- status ------------------------------------------------------------------------------------
     def quiet(self) -> bool:
         """Nothing pending and nothing arrived for 0.3 s: the time to do the expensive reports."""
@@ -268,6 +283,7 @@ class Runtime:
             "metrics_port": self.metrics_port,
             "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             "refolds": self.projector.refolds,
+            "warm_checkpoints": len(self.projector.warm),
             "lag_ms": self.lags.summary(),
             "digest_as_of": self.config.digest_as_of,
             "digest": value,

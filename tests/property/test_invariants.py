@@ -107,23 +107,45 @@ def conflicting_versions(facts: list[f.Fact], rng: random.Random) -> list[f.Fact
     spacing=st.integers(1, 40),
     keep=st.integers(2, 6),
     early=st.sampled_from([0.0, 0.03, 0.2]),
+    warm=st.sampled_from([(), (0,), (0, 20), (3, 60)]),
 )
 def test_the_checkpointed_projector_equals_the_fold_whatever_the_batches(
-    facts: list[f.Fact], seed: int, batches: int, now_days: int, spacing: int, keep: int, early: float
+    facts: list[f.Fact],
+    seed: int,
+    batches: int,
+    now_days: int,
+    spacing: int,
+    keep: int,
+    early: float,
+    warm: tuple[int, ...],
 ) -> None:
     """What a long-running worker holds equals the fold of the same facts: in-order batches are
     applied in place; late facts, duplicates, conflicting ids, lifts and annulments refold from a
-    checkpoint (taken every `spacing` facts here, thinned to `keep`), some of them corrupted."""
+    checkpoint (taken every `spacing` facts here, thinned to `keep`), some of them corrupted, or
+    from a warm one (`warm`: their reaches in days), some thawed before a batch and kept after it."""
     rng = random.Random(seed)
     facts = facts + conflicting_versions(facts, rng)
     arrival = facts + rng.sample(facts, len(facts) // 3)  # some re-sent
     # `early`: the share that arrives ahead of its time; the rest comes in event order, in place
     arrival.sort(key=lambda f: (T_EARLY, rng.random()) if rng.random() < early else (f.at, rng.random()))
     checkpoints = MemoryCheckpoints(keep)
-    projector = Projector(POLICY, checkpoints=checkpoints, spacing=Spacing(min_facts=spacing, cost_ratio=0))
+    projector = Projector(
+        POLICY,
+        checkpoints=checkpoints,
+        spacing=Spacing(min_facts=spacing, cost_ratio=0),
+        warm=[timedelta(days=d) for d in warm],
+    )
     cut = sorted(rng.sample(range(len(arrival) + 1), min(batches, len(arrival) + 1)))
     for start, end in zip([0, *cut], [*cut, len(arrival)], strict=True):
+        in_flight = None
+        if warm and rng.random() < 0.5:  # thawed before the batch, installed after it (another thread)
+            plan = projector.plan_warm()
+            in_flight = (plan, projector.thaw_warm(plan))
         projector.add(arrival[start:end])
+        if in_flight is not None:
+            projector.install_warm(*in_flight)
+        if warm and rng.random() < 0.3:
+            projector.prepare()
         if rng.random() < 0.3 and projector.latest is not None:
             projector.advance(projector.latest)
         if rng.random() < 0.3:

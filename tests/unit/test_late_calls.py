@@ -124,7 +124,7 @@ def test_live_the_projector_takes_one_checkpoint_per_event_day_and_none_extra_wh
     for live, expected in ((True, ["d10-9", "d11-9", "d12-9"]), (False, ["d10-9"])):
         p = Projector(POLICY, checkpoints=MemoryCheckpoints(keep=8), spacing=spacing)
         clock = [0.0]
-        p.wall = lambda clock=clock: clock[0]  # type: ignore[misc]
+        p.cadence.wall = lambda clock=clock: clock[0]
         for fact in calls:
             if live:
                 clock[0] = fact.at.timestamp()  # as if it arrived in real time
