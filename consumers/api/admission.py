@@ -10,7 +10,7 @@ from datetime import tzinfo
 
 import msgspec
 
-from consumers.api.params import _QUERY_NAME, AdmissionParams, ApiError, _call_problem, _parse
+from consumers.api.params import QUERY_NAMES, AdmissionParams, ApiError, call_problem, parse_params
 from consumers.embedded import DecisionNotRecorded
 from schemas.derived import AdmissionDecision, CallRequest
 
@@ -22,7 +22,7 @@ Recorder = Callable[[AdmissionDecision], Awaitable[bool | None] | bool | None]
 
 def call_from_query(query: Mapping[str, str], tz: tzinfo) -> CallRequest:
     """The call of GET /admission; a bad parameter is a 400 naming it as the query string does."""
-    q = _parse(AdmissionParams, dict(query), tz)
+    q = parse_params(AdmissionParams, dict(query), tz)
     try:
         return msgspec.convert(
             {
@@ -37,7 +37,7 @@ def call_from_query(query: Mapping[str, str], tz: tzinfo) -> CallRequest:
             CallRequest,
         )
     except msgspec.ValidationError as err:
-        raise _call_problem(err, _QUERY_NAME) from None
+        raise call_problem(err, QUERY_NAMES) from None
 
 
 async def record(recorder: Recorder | None, decision: AdmissionDecision) -> bool:

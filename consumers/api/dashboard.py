@@ -32,7 +32,7 @@ from access.http import Endpoint, Gate
 from access.roles import Action
 from consumers.api.dashboard_view import audit_lines, charts, dashboard_view
 from consumers.api.models import MsgspecResponse
-from consumers.api.params import ApiError, AsOfParams, _parse
+from consumers.api.params import ApiError, AsOfParams, parse_params
 from consumers.api.routing import Endpoint as Listed
 from consumers.api.routing import guarded_route
 from consumers.replica import Replica
@@ -76,7 +76,7 @@ class Dashboard:
         self.replica = api.replica
 
     def _as_of(self, request: Request) -> datetime:
-        q = _parse(AsOfParams, dict(request.query_params), self.api.policy.tz)
+        q = parse_params(AsOfParams, dict(request.query_params), self.api.policy.tz)
         return q.as_of or datetime.now(UTC)
 
     async def page(self, request: Request) -> Response:

@@ -33,8 +33,8 @@ from consumers.api.params import (
     AsOfParams,
     BlacklistParams,
     SubjectPath,
-    _parse,
     call_from_body,
+    parse_params,
 )
 from consumers.api.reveal import Pseudonyms
 from consumers.api.routing import ADMISSION_MAX_BODY
@@ -137,7 +137,7 @@ class Api:
 
     # blacklist ----------------------------------------------------------------------------------
     async def blacklist(self, request: Request) -> Response:
-        q = _parse(BlacklistParams, dict(request.query_params), self.policy.tz)
+        q = parse_params(BlacklistParams, dict(request.query_params), self.policy.tz)
         t = q.as_of or datetime.now(UTC)
         wanted = None if q.subject is None else self._subject(q.kind or "", q.subject)
 
@@ -156,8 +156,8 @@ class Api:
         return MsgspecResponse(BlacklistAnswer(as_of=t, entries=found))
 
     async def blacklist_subject(self, request: Request) -> Response:
-        path = _parse(SubjectPath, dict(request.path_params), self.policy.tz)
-        q = _parse(AsOfParams, dict(request.query_params), self.policy.tz)
+        path = parse_params(SubjectPath, dict(request.path_params), self.policy.tz)
+        q = parse_params(AsOfParams, dict(request.query_params), self.policy.tz)
         t = q.as_of or datetime.now(UTC)
         wanted = self._subject(path.kind, path.subject)
 
@@ -179,7 +179,7 @@ class Api:
     # counters, certificates, explain ------------------------------------------------------------
     async def company_counters(self, request: Request) -> Response:
         company_id = request.path_params["company_id"]
-        q = _parse(AsOfParams, dict(request.query_params), self.policy.tz)
+        q = parse_params(AsOfParams, dict(request.query_params), self.policy.tz)
         t = q.as_of or datetime.now(UTC)
 
         def counters(state: State) -> list[CompanyCounter] | None:
@@ -194,7 +194,7 @@ class Api:
 
     async def certificates(self, request: Request) -> Response:
         account_id = request.path_params["account_id"]
-        q = _parse(AsOfParams, dict(request.query_params), self.policy.tz)
+        q = parse_params(AsOfParams, dict(request.query_params), self.policy.tz)
         t = q.as_of or datetime.now(UTC)
 
         def status(state: State) -> CertificateStatus | None:
@@ -213,8 +213,8 @@ class Api:
         return MsgspecResponse(found)
 
     async def explain(self, request: Request) -> Response:
-        path = _parse(SubjectPath, dict(request.path_params), self.policy.tz)
-        q = _parse(AsOfParams, dict(request.query_params), self.policy.tz)
+        path = parse_params(SubjectPath, dict(request.path_params), self.policy.tz)
+        q = parse_params(AsOfParams, dict(request.query_params), self.policy.tz)
         t = q.as_of or datetime.now(UTC)
         wanted = self._subject(path.kind, path.subject)
         found = await self._answer(
@@ -223,7 +223,7 @@ class Api:
         return MsgspecResponse(found)
 
     async def digest(self, request: Request) -> Response:
-        q = _parse(AsOfParams, dict(request.query_params), self.policy.tz)
+        q = parse_params(AsOfParams, dict(request.query_params), self.policy.tz)
         found = await self._answer(
             q.as_of, lambda state: digest(snapshot(state, q.as_of)), exact=True, fast=False
         )

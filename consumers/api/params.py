@@ -102,7 +102,8 @@ def _reason(error: Any) -> str:
 P = TypeVar("P", bound=_Params)
 
 
-def _parse(model: type[P], data: dict[str, Any], tz: tzinfo) -> P:
+def parse_params(model: type[P], data: dict[str, Any], tz: tzinfo) -> P:
+    """The parameters, validated; a 400 naming each bad one otherwise."""
     try:
         return model.model_validate(data, context={"tz": tz})
     except ValidationError as err:
@@ -116,10 +117,11 @@ def _parse(model: type[P], data: dict[str, Any], tz: tzinfo) -> P:
 
 _MSGSPEC_FIELD = re.compile(r"^(.*?)(?: - at `\$\.([A-Za-z_]+)`)?$")
 _MSGSPEC_MISSING = re.compile(r"^Object missing required field `([A-Za-z_]+)`")
-_QUERY_NAME = {"account_id": "account", "stated_model": "model", "stated_site": "site"}
+#: A call's fields as GET /admission's query string names them.
+QUERY_NAMES = {"account_id": "account", "stated_model": "model", "stated_site": "site"}
 
 
-def _call_problem(err: msgspec.ValidationError, names: dict[str, str]) -> ApiError:
+def call_problem(err: msgspec.ValidationError, names: dict[str, str]) -> ApiError:
     """msgspec's message names the field (`- at $.number`); say it as the caller named it."""
     text = str(err)
     if missing := _MSGSPEC_MISSING.match(text):
@@ -146,4 +148,4 @@ def call_from_body(body: bytes, tz: tzinfo) -> CallRequest:
     try:
         return msgspec.convert(raw, CallRequest)
     except msgspec.ValidationError as err:
-        raise _call_problem(err, {}) from None
+        raise call_problem(err, {}) from None

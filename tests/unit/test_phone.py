@@ -251,10 +251,10 @@ def test_the_api_looks_a_number_up_in_e164_whatever_its_spelling(spelling: str) 
 
 
 def test_the_api_refuses_an_invalid_number_as_parameter_number() -> None:
-    from consumers.api.params import _QUERY_NAME, _call_problem
+    from consumers.api.params import QUERY_NAMES, call_problem
 
     asked = {"account_id": "a1", "barcode": "B", "stated_model": "M", "stated_site": "S"}
     with pytest.raises(msgspec.ValidationError) as refused:
         msgspec.convert({**asked, "number": "+86 12345"}, CallRequest)
-    problem = _call_problem(refused.value, _QUERY_NAME).problem
+    problem = call_problem(refused.value, QUERY_NAMES).problem
     assert (problem.status, [p.parameter for p in problem.problems]) == (400, ["number"])
