@@ -20,9 +20,21 @@ def record_hash(body: bytes) -> bytes:
     return hashlib.sha256(b"\x00" + body).digest()
 
 
+# The two prefixes, hashed once: a link copies them rather than calling hashlib.sha256() twice, which
+# under OpenSSL 3 looks the digest up again at every call (about 1 us of the 4 a link took from
+# scratch). Never updated after this, so copies are thread-safe.
+_RECORD_PREFIX = hashlib.sha256(b"\x00")
+_LINK_PREFIX = hashlib.sha256(b"\x01")
+
+
 def link(previous: bytes, body: bytes) -> bytes:
-    # record_hash inlined: this runs once per appended record, on the writer's lock
-    return hashlib.sha256(b"\x01" + previous + hashlib.sha256(b"\x00" + body).digest()).digest()
+    # record_hash inlined: this runs once per appended or published record, on the writer's lock
+    record = _RECORD_PREFIX.copy()
+    record.update(body)
+    chained = _LINK_PREFIX.copy()
+    chained.update(previous)
+    chained.update(record.digest())
+    return chained.digest()
 
 
 @dataclass(frozen=True, slots=True)
