@@ -17,7 +17,10 @@ spacing's wall clock simulated. Then, each timed:
   are measured on the same history in the same run;
 - the previous design: `project()` of every fact, which is what any of the above cost before.
 
-Run: .venv/bin/python bench/checkpoints.py [--facts 1000000] [--annulments 100] [--warm]
+With --store, the projector keeps its facts and checkpoints in a SQLite file as a worker does
+(storage.resume.open_store): a refold and an annulment's check read the facts back from disk.
+
+Run: .venv/bin/python bench/checkpoints.py [--facts 1000000] [--annulments 100] [--warm] [--store F]
 """
 
 from __future__ import annotations
@@ -37,8 +40,9 @@ from producers.synthetic import generate
 from projections.fold import project
 from projections.projector import Projector
 from projections.timeline import MemoryCheckpoints
+from projections.warm import WarmCheckpoints
 from schemas.facts import AnyFact, CallReceived, Fact, ViolationAnnulled
-from storage.resume import FEED_SPACING, FEED_WARM
+from storage.resume import FEED_SPACING, FEED_WARM, open_store
 
 OUT = Path(__file__).parent / "out"
 
@@ -95,6 +99,9 @@ def main() -> None:
     parser.add_argument("--previous", type=int, default=3, help="full refolds timed for the previous design")
     parser.add_argument("--live-days", type=int, default=60, help="the last days fed live (see below)")
     parser.add_argument("--warm", action="store_true", help="a worker's warm checkpoints too (FEED_WARM)")
+    parser.add_argument(
+        "--store", type=Path, help="keep facts and checkpoints in this SQLite file, as a worker"
+    )
     args = parser.parse_args()
     reaches = FEED_WARM if args.warm else ()
     policy = load_policy()
@@ -109,7 +116,12 @@ def main() -> None:
     # batches of 50 facts, reading its state after each, with the wall clock of the live spacing
     # (one checkpoint per event day, when the wall time since the last is 20 times its cost)
     # simulated as if the facts arrived in real time. The fold and the checkpoints are real.
-    projector = Projector(policy, checkpoints=MemoryCheckpoints(16), spacing=FEED_SPACING, warm=reaches)
+    if args.store is not None:  # a worker's own store: facts and checkpoints in SQLite (open_store)
+        args.store.unlink(missing_ok=True)
+        projector, _ = open_store(args.store, policy)
+        projector.warm = WarmCheckpoints(reaches)
+    else:
+        projector = Projector(policy, checkpoints=MemoryCheckpoints(16), spacing=FEED_SPACING, warm=reaches)
     live_from = latest - timedelta(days=args.live_days)
     split = next((i for i, f in enumerate(facts) if f.at >= live_from), len(facts))
     t0 = time.perf_counter()
@@ -117,10 +129,10 @@ def main() -> None:
         projector.add(facts[i : min(split, i + 5000)])
     state = projector.state()
     fed = time.perf_counter() - t0
-    saved = projector.checkpoints.saved  # type: ignore[attr-defined]
+    saved = projector.checkpoints.positions()
     print(
         f"caught up in batches of 5,000: {split:,} facts in {fed:.1f}s ({split / fed:,.0f} facts/s), "
-        f"{len(saved)} checkpoints kept, {sum(len(c.blob) for c in saved) / 2**20:,.0f} MiB, "
+        f"{len(saved)} checkpoints kept, "
         f"last one took {projector.cadence.cost * 1000:.0f} ms"
     )
     clock = [0.0]
@@ -133,10 +145,10 @@ def main() -> None:
         projector.state()
     state = projector.state()
     fed = time.perf_counter() - t0
-    saved = projector.checkpoints.saved  # type: ignore[attr-defined]
+    saved = projector.checkpoints.positions()
     print(
         f"then live in batches of 50: {len(facts) - split:,} facts in {fed:.1f}s, "
-        f"{len(saved)} checkpoints kept: {', '.join(f'{c.position[0]:%m-%d}' for c in saved if c.position)}"
+        f"{len(saved)} checkpoints kept: {', '.join(f'{p[0]:%m-%d}' for p, _ in saved)}"
     )
 
     # --- the previous design: any late fact or annulment refolded everything -------------------
@@ -211,6 +223,7 @@ def main() -> None:
             continue
         times, warm_times, prepared = [], [], []
         ages: list[int] = []
+        voided, refolds = projector.voided, projector.refolds
         for n, violation in enumerate(candidates):
             warm = turn(projector, n, prepared)
             done.add(violation.id)
@@ -227,6 +240,7 @@ def main() -> None:
             ages.append((latest - violation.at).days)
         report(f"annulment {label} (ages {min(ages)}-{max(ages)} d)", times)
         report_warm(warm_times, prepared)
+        print(f"    voided in place: {projector.voided - voided}, refolded: {projector.refolds - refolds}")
         refold = projector.last_refold
         if refold is not None:
             print(f"    the last one refolded {refold.facts:,} facts from {refold.since}")

@@ -38,12 +38,7 @@ SCAN_LIMIT = 20_000
 _COMMUTING = frozenset(
     {
         f.CallReceived,
-        f.CaseOpened,
-        f.CaseTransferred,
-        f.CaseClosed,
-        f.CaseResponded,
-        f.CaseAwaitingPartner,
-        f.CasePartnerReplied,
+        *f.CASE_FACTS,
         f.DeviceInstalled,
         # Its fold step does nothing: annulments act through `State.annulled`, and the projector
         # refolds from the annulled violation when one lands (Projector._annul).

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from domain.policy import Policy
 from domain.policy_history import PolicyHistory
+from projections.annulment import void_annulled
 from projections.checkpoint import end_of, start_of, thaw, verify
 from projections.fold import annulled, apply_in_order, collector_paused, finish, fire_deadlines, new_state
 from projections.state import State
@@ -32,6 +33,7 @@ class PastFold:
     def fold(self) -> State:
         state = new_state(self.policy) if self.checkpoint is None else thaw(self.checkpoint, self.policy)[0]
         state.annulled = annulled(self.annulments)
+        void_annulled(state, state.annulled)  # those voided in place after the checkpoint was taken
         with collector_paused():
             apply_in_order(state, self.facts)
             fire_deadlines(state, self.as_of)

@@ -8,7 +8,9 @@ order, and costs what changed rather than the whole history:
   a conflicting id — restores the newest checkpoint before the earliest instant the change can affect
   and refolds only the facts after it (read back from the timeline). An annulment can affect nothing
   before its violation was confirmed, so it refolds from the violation's own time, not from the start;
-- a past `as_of` also starts from the nearest checkpoint before it.
+- a past `as_of` also starts from the nearest checkpoint before it;
+- an annulment that nothing folded since has read is voided where the fold stands
+  (projections.annulment), and so is a checkpoint taken before it, when it is thawed.
 
 Checkpoints are frozen states (projections.checkpoint) taken every so often while folding: when at
 least `Spacing.min_facts` facts and `Spacing.cost_ratio` times the cost of the last checkpoint in fold
@@ -24,6 +26,7 @@ from datetime import datetime, timedelta
 
 from domain.policy import Policy
 from domain.policy_history import PolicyHistory, as_history
+from projections.annulment import annul_in_place, void_annulled
 from projections.cadence import Cadence
 from projections.checkpoint import END, Position, end_of, freeze, start_of, thaw
 from projections.fold import (
@@ -84,6 +87,7 @@ class Projector:
         self.cadence = Cadence(spacing)  # when to take the next checkpoint
         self.last_refold: Refold | None = None
         self.refolds = 0
+        self.voided = 0  # annulments voided in place, without a refold (projections.annulment)
         self.late = LateCalls()  # late calls applied where the fold stands (projections.late)
         self._held = len(self.timeline)
 
@@ -187,9 +191,15 @@ class Projector:
         self._annulments[fact.id] = fact
         self._state.annulled = self._annulled()
         violation = self._state.violations.get(fact.violation_id)
-        if violation is not None:  # already confirmed: its consequences are redone as born void
-            self._redo_from(start_of(violation.at))
-        # not confirmed yet: the confirmation will read the annulment when it comes
+        if violation is None:
+            return  # not confirmed yet: the confirmation will read the annulment when it comes
+        since = start_of(violation.at)
+        if not self._stale and annul_in_place(
+            self._state, violation.id, self._state.annulled[violation.id], self.timeline.after(since)
+        ):  # nothing since read what it caused (projections.annulment): voided where the fold stands;
+            self.voided += 1  # the checkpoints after it stand, and are voided the same way when thawed
+        else:  # its consequences are redone as born void
+            self._redo_from(since)
 
     def _unannul(self, fact: Fact) -> None:
         """An annulment replaced by another version of its id: what it voided is redone as in force."""
@@ -250,13 +260,17 @@ class Projector:
         self.cadence.taken(self._position, time.perf_counter() - t0)
 
     def _restore(self, bound: Position | None) -> tuple[State, Position | None, int]:
-        """The newest sound checkpoint strictly before `bound`, thawed (or kept warm); the empty
-        state if none."""
+        """The newest sound checkpoint strictly before `bound`, thawed (or kept warm), with the
+        annulments voided in place since it was taken; the empty state if none."""
         warm = self.warm.take(bound, self.checkpoints)
+        found: tuple[State, Position | None, int]
         if warm is not None:
-            return warm.state, warm.position, warm.facts
-        found = newest_sound(self.checkpoints, bound, lambda blob: thaw(blob, self.history))
-        return found[1] if found is not None else (new_state(self.history), None, 0)
+            found = warm.state, warm.position, warm.facts
+        else:
+            sound = newest_sound(self.checkpoints, bound, lambda blob: thaw(blob, self.history))
+            found = sound[1] if sound is not None else (new_state(self.history), None, 0)
+        void_annulled(found[0], self._annulled())
+        return found
 
     def _materialise(self) -> None:
         if not self._stale:

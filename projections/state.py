@@ -178,6 +178,14 @@ class State:
             if person_id not in self._tainted_persons:
                 self._taint(person_id)
 
+    def fellow_accounts(self, account_id: str) -> set[str]:
+        """The account and every account listed under a person it is listed under (whose calls
+        evasion judges by its blacklist entries)."""
+        found = {account_id}
+        for person_id in self._account_persons.get(account_id, ()):
+            found.update(self.person_accounts.get(person_id, ()))
+        return found
+
     def _taint(self, person_id: str) -> None:
         self._tainted_persons.add(person_id)
         self.evasion_watch.update(self.person_accounts.get(person_id, ()))

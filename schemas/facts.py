@@ -307,3 +307,7 @@ FACT_TYPES: tuple[type[Fact], ...] = AnyFact.__args__  # type: ignore[attr-defin
 TAG_OF: dict[type[Fact], str] = {t: t.__struct_config__.tag for t in FACT_TYPES}  # type: ignore[misc]
 TYPE_OF_TAG: dict[str, type[Fact]] = {tag: t for t, tag in TAG_OF.items()}
 RANK: dict[type[Fact], int] = {t: i for i, t in enumerate(FACT_TYPES)}
+#: The facts of a support case's life: its opening, transfers, closing and SLA steps.
+CASE_FACTS: frozenset[type[Fact]] = frozenset(
+    {CaseOpened, CaseTransferred, CaseClosed, CaseResponded, CaseAwaitingPartner, CasePartnerReplied}
+)

@@ -71,6 +71,11 @@ class WorkerMetrics:
         self.refolds = Counter(
             "hotline_worker_refolds", "Rebuilds of the fold after a late fact or an annulment", registry=r
         )
+        self.voided = Counter(
+            "hotline_worker_annulments_voided",
+            "Annulments written where the fold stood, without a refold (projections.annulment)",
+            registry=r,
+        )
         self.refold_seconds = Histogram(
             "hotline_worker_refold_duration_seconds",
             "Duration of each refold the worker waited for",
@@ -104,11 +109,16 @@ class WorkerMetrics:
         # instead of being absent, and the label set is bounded by the partition count.
         self._lag = [self.lag.labels(str(p)) for p in range(partitions)]
         self._refolds_seen = 0
+        self._voided_seen = 0
         self._published_seen = 0
         self._quarantine_at = 0.0
 
     def refolded(self, projector: Projector) -> None:
-        """After a `projector.state()`: count the refolds it ran and time the last one."""
+        """After a `projector.state()`: count the refolds it ran and time the last one, and the
+        annulments voided in place."""
+        if projector.voided > self._voided_seen:
+            self.voided.inc(projector.voided - self._voided_seen)
+            self._voided_seen = projector.voided
         new = projector.refolds - self._refolds_seen
         if new > 0:
             self._refolds_seen = projector.refolds

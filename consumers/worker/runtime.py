@@ -283,6 +283,7 @@ class Runtime:
             "metrics_port": self.metrics_port,
             "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             "refolds": self.projector.refolds,
+            "annulments_voided": self.projector.voided,
             "warm_checkpoints": len(self.projector.warm),
             "lag_ms": self.lags.summary(),
             "digest_as_of": self.config.digest_as_of,

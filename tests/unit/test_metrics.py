@@ -42,9 +42,12 @@ from producers.kafka_producer import PublishReport
 from producers.metrics import IngestMetrics, field_label
 from producers.validate import Rejection
 from schemas import facts as f
-from schemas.codec import fact_to_json
+from schemas.codec import fact_to_json, normalise
+from tests.unit.builders import POLICY as BUILDER_POLICY
+from tests.unit.builders import annul
 from tests.unit.credentials import Credentials
 from tests.unit.test_api_offline import POLICY, example_facts
+from tests.unit.test_projector import history as projector_history
 
 # A call the example facts refuse (the model does not match the barcode), and one they admit.
 REFUSED = {"account": "A-1001", "number": "13912345678", "barcode": "210235A1B2C3", "model": "ST-9999"}
@@ -248,6 +251,24 @@ def test_worker_counts_facts_refolds_undecodable_records_and_lag(tmp_path: Path)
     assert label_values(m.registry, "hotline_worker_lag_records", "partition") == {"0", "1", "2", "3"}
     assert value(m.registry, "hotline_worker_facts") == len(facts) + 1
     assert value(m.registry, "hotline_worker_ready") == 1
+
+
+def test_worker_counts_annulments_voided_in_place(tmp_path: Path) -> None:
+    """tests/unit/test_projector.py's history: R1 confirmed on March 10, then only a2 calls on its
+    own number; annulling R1 refolds nothing, and the worker says so."""
+    facts = sorted(projector_history(), key=lambda fact: fact.at)
+    runtime = Runtime(WorkerConfig(0, 1, servers="127.0.0.1:1", datadir=tmp_path), BUILDER_POLICY)
+    runtime.emitter = _Emitter()  # type: ignore[assignment]
+    runtime.receive(records(facts, 0, 0))
+    runtime.apply(idle=range(4))
+    asyncio.run(runtime.publish())
+    runtime.receive(records([normalise(annul("R1", "2025-04-09T10:00", id="annul-R1"))], 0, len(facts)))
+    runtime.apply(idle=range(4))
+    asyncio.run(runtime.publish())
+    assert value(runtime.metrics.registry, "hotline_worker_annulments_voided_total") == 1
+    assert value(runtime.metrics.registry, "hotline_worker_refolds_total") == 0
+    assert runtime.status()["annulments_voided"] == 1
+    assert runtime.projector.state().penalties["R1/account"].annulled_at is not None
 
 
 def test_worker_metrics_port_follows_the_index() -> None:

@@ -74,11 +74,16 @@ def test_the_penalty_stands_before_any_correction() -> None:
 
 
 def test_an_annulment_refolds_from_the_violation_not_from_the_start() -> None:
+    """a1 called on March 20 from a number not blacklisted: that call read R1's penalty (evasion),
+    so voiding R1 in place would leave the evasion standing: the annulment refolds."""
     p = projector()
-    facts = history()
+    facts = history() + [normalise(call("ev", "2025-03-20T23:59", "a1", "+8613900000009"))]
     p.add(facts)
+    assert "evasion:ev/company" in p.state().penalties
     p.add([normalise(annul("R1", "2025-04-09T10:00", id="annul-R1"))])
     assert in_force(p, "account", "a1", "2025-04-01") == []  # void from the start
+    assert "evasion:ev" not in p.state().violations and "evasion:ev/company" not in p.state().penalties
+    assert p.voided == 0
     assert p.state().penalties["R1/account"].annulled_at == datetime(2025, 4, 9, 2, 0, tzinfo=UTC)
     refold = p.last_refold
     assert refold is not None and refold.since is not None
@@ -86,8 +91,41 @@ def test_an_annulment_refolds_from_the_violation_not_from_the_start() -> None:
     # ...by at most one spacing (20 facts: one day of filler), not from the start
     assert refold.since[0] >= datetime(2025, 3, 9, 2, 0, tzinfo=UTC) - (t("2025-03-02") - t("2025-03-01"))
     # From the confirmation on: 16 calls on March 10 from 10:00, 20 a day from the 11th to the 30th,
-    # the confirmation and the annulment = 418; plus at most one spacing before the confirmation.
-    assert 418 <= refold.facts <= 418 + 20
+    # a1's call, the confirmation and the annulment = 419; plus at most one spacing before it.
+    assert 419 <= refold.facts <= 419 + 20
+
+
+def test_an_annulment_that_nothing_since_has_read_is_voided_in_place() -> None:
+    """Only a2 called after R1, on its own number: nothing read a1's or its number's entries, so the
+    annulment is written where the fold stands, without a refold. The checkpoints after the
+    confirmation stay (they hold R1 in force) and are voided the same way when thawed."""
+    p = projector()
+    p.add(history())
+    confirmed = datetime(2025, 3, 10, 2, 0, tzinfo=UTC)
+    assert any(position[0] > confirmed for position, _ in p.checkpoints.positions())
+    p.add([normalise(annul("R1", "2025-04-09T10:00", id="annul-R1"))])
+    state = p.state()
+    assert (p.voided, p.refolds, p.last_refold) == (1, 0, None)
+    void = datetime(2025, 4, 9, 2, 0, tzinfo=UTC)
+    assert state.violations["R1"].annulled_at == void
+    assert (state.penalties["R1/account"].annulled_at, state.penalties["R1/number"].annulled_at) == (
+        void,
+        void,
+    )
+    assert in_force(p, "account", "a1", "2025-04-01") == []
+    assert in_force(p, "number", NUMBER, "2025-04-01") == []
+    # a1 calling from another number afterwards is no evasion: R1 is void
+    p.add([normalise(call("after", "2025-04-10T10:00", "a1", "+8613900000009"))])
+    assert "evasion:after" not in p.state().suspicions
+    # a late call by a2 (who called after it: a refold) starts from a checkpoint that holds R1 in force
+    p.add([normalise(call("late-a2", "2025-03-20T12:00", "a2", OTHER_NUMBER))])
+    state = p.state()
+    assert p.refolds == 1 and p.last_refold is not None and p.last_refold.since is not None
+    assert confirmed < p.last_refold.since[0] < t("2025-03-20T12:00")
+    assert (
+        state.penalties["R1/account"].annulled_at == void and in_force(p, "account", "a1", "2025-04-01") == []
+    )
+    assert state.violations["R1"].annulled_at == void
 
 
 def test_a_late_call_refolds_from_its_own_time() -> None:

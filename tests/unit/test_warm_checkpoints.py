@@ -16,6 +16,7 @@ import projections.projector
 from projections.projector import Projector
 from projections.timeline import MemoryCheckpoints, Spacing
 from schemas.codec import normalise
+from schemas.facts import Fact
 from tests.unit.builders import POLICY, annul, call, t
 from tests.unit.test_projector import history, in_force
 
@@ -35,9 +36,15 @@ def no_thaw(*_: object) -> None:
     raise AssertionError("thawed a checkpoint: the warm one should have been taken")
 
 
+def read_since() -> list[Fact]:
+    """a1 calls from a number not blacklisted on March 20: that call reads R1's penalty (evasion), so
+    annulling R1 refolds (projections.annulment)."""
+    return [*history(), normalise(call("ev", "2025-03-20T23:59", "a1", "+8613900000009"))]
+
+
 def test_an_annulment_refolds_from_the_warm_checkpoint_unthawed(monkeypatch: pytest.MonkeyPatch) -> None:
     p = projector(25)
-    p.add(history())
+    p.add(read_since())
     assert p.prepare() == 1
     (warm,) = p.warm.held.values()
     # the newest checkpoint 25 days before the last call (2025-03-30 17:19 +08:00): March 5 or so
@@ -47,17 +54,18 @@ def test_an_annulment_refolds_from_the_warm_checkpoint_unthawed(monkeypatch: pyt
     assert in_force(p, "account", "a1", "2025-04-01") == []  # void from the start
     assert in_force(p, "number", "+8613415323691", "2025-04-01") == []
     assert p.state().penalties["R1/account"].annulled_at == datetime(2025, 4, 9, 2, 0, tzinfo=UTC)
+    assert "evasion:ev" not in p.state().violations  # a1 was not blacklisted on March 20 after all
     assert p.last_refold is not None and p.last_refold.since == warm.position
     assert p.warm.taken == 1 and len(p.warm) == 0  # used once: the refold folded on into it
 
 
 def test_without_the_warm_checkpoint_the_same_annulment_thaws() -> None:
     p = projector()
-    p.add(history())
+    p.add(read_since())
     assert p.prepare() == 0 and len(p.warm) == 0
     p.add([normalise(annul("R1", "2025-04-09T10:00", id="annul-R1"))])
     assert in_force(p, "account", "a1", "2025-04-01") == []
-    assert p.warm.taken == 0
+    assert p.warm.taken == 0 and p.refolds == 1
 
 
 def test_a_warm_checkpoint_after_the_change_is_not_taken_and_is_discarded() -> None:
