@@ -74,7 +74,7 @@ class Footprint:
         self.violation_id = violation.id
         self.account_id = violation.account_id
         self.accounts = state.fellow_accounts(violation.account_id)
-        self.persons = {a.person_id for a in map(state.accounts.get, self.accounts) if a is not None}
+        self.persons = set(state.persons_of(violation.account_id))  # whose new accounts evasion judges
         self.number = violation.number
         self.by_account = [p for p in [state.penalties.get(f"{violation.id}/account")] if p is not None]
         self.by_number = [p for p in [state.penalties.get(f"{violation.id}/number")] if p is not None]

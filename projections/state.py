@@ -178,11 +178,15 @@ class State:
             if person_id not in self._tainted_persons:
                 self._taint(person_id)
 
+    def persons_of(self, account_id: str) -> list[str]:
+        """The persons an account is listed under (one, unless it was opened again for another)."""
+        return self._account_persons.get(account_id, [])
+
     def fellow_accounts(self, account_id: str) -> set[str]:
         """The account and every account listed under a person it is listed under (whose calls
         evasion judges by its blacklist entries)."""
         found = {account_id}
-        for person_id in self._account_persons.get(account_id, ()):
+        for person_id in self.persons_of(account_id):
             found.update(self.person_accounts.get(person_id, ()))
         return found
 
