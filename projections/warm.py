@@ -73,13 +73,13 @@ class WarmCheckpoints:
         self.taken += 1
         return warm
 
-    def drop_from(self, position: Position) -> None:
-        """A change at `position`: every warm state at or after it is wrong now, as its checkpoint is."""
+    def drop_from(self, position: Position) -> list[Warm]:
+        """A change at `position`: every warm state at or after it is wrong now, as its checkpoint is.
+        Returns them, for the caller to free when it has time."""
         for ticket, earliest in self._pending.items():
             if earliest is None or position < earliest:
                 self._pending[ticket] = position
-        for reach in [r for r, w in self.held.items() if w.position >= position]:
-            del self.held[reach]
+        return [self.held.pop(r) for r in [r for r, w in self.held.items() if w.position >= position]]
 
     def plan(self, checkpoints: Checkpoints, latest: datetime | None) -> Preparation:
         """For each reach whose warm state is missing or older than the checkpoint it now calls for:

@@ -25,8 +25,9 @@ from projections.fold import sort_key
 from projections.projector import Projector
 from projections.timeline import Spacing
 from schemas.facts import Fact, ViolationAnnulled
+from storage.checkpoint_files import CheckpointFiles
 from storage.log import EmbeddedLog
-from storage.timeline import SqliteCheckpoints, SqliteTimeline
+from storage.timeline import SqliteCheckpoints, SqliteTimeline, transaction
 
 log = logging.getLogger("hotline.checkpoints")
 
@@ -95,7 +96,8 @@ def open_store(
     # The event-time index takes inserts all over (facts arrive out of order): a page cache that holds
     # it saves most of the reads an insert would make (SQLite's default is 2 MiB).
     db.execute("PRAGMA cache_size=-131072")  # 128 MiB
-    timeline, checkpoints = SqliteTimeline(db), SqliteCheckpoints(db)
+    timeline, checkpoints = SqliteTimeline(db), CheckpointFiles(db, checkpoint_directory(path))
+    _forget_inline_checkpoints(db)
     fingerprint = policy_fingerprint(policy)
     if checkpoints.mark("policy") != fingerprint:
         checkpoints.drop_from(START)  # the facts stand; states folded under another policy do not
@@ -106,6 +108,20 @@ def open_store(
         projector.resume(None, timeline.of_type(ViolationAnnulled), timeline.latest())
         projector.state()
     return projector, offsets
+
+
+def checkpoint_directory(store: Path) -> Path:
+    """Where a store's checkpoints are kept: beside it (storage.checkpoint_files)."""
+    return store.with_name(store.name + ".checkpoints")
+
+
+def _forget_inline_checkpoints(db: sqlite3.Connection) -> None:
+    """A store written by an earlier version kept its checkpoints in the file: they are dropped once
+    (the facts stay; the first refold takes new ones), and their pages reused."""
+    if db.execute("SELECT 1 FROM checkpoints LIMIT 1").fetchone() is not None:
+        log.info("dropping the checkpoints kept inside the store by an earlier version")
+        with transaction(db):
+            db.execute("DELETE FROM checkpoints")
 
 
 def save_offsets(projector: Projector, offsets: dict[int, int]) -> None:

@@ -61,7 +61,7 @@ def test_kill_9_while_writing_checkpoints_resumes_to_the_fold(
     assert proc.returncode == -signal.SIGKILL, "the writer finished before the kill: nothing was tested"
 
     with sqlite3.connect(store) as db:  # what the kill left: checkpoints among the facts
-        (saved,) = db.execute("SELECT COUNT(*) FROM checkpoints").fetchone()
+        (saved,) = db.execute("SELECT COUNT(*) FROM checkpoint_files").fetchone()
     assert saved >= 1
     projector, _ = open_store(store, POLICY)
     held = projector.facts()

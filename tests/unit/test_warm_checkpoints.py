@@ -8,6 +8,7 @@ BLACKLIST-EVASION, 6 months on the company from the call.
 
 from __future__ import annotations
 
+import weakref
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -135,3 +136,18 @@ def test_an_idle_process_takes_the_checkpoint_its_refold_did_not() -> None:
     assert warm.position == position
     assert p.prepare() == 0  # nothing new: no second checkpoint, no second thaw
     assert len(p.checkpoints.positions()) == 2
+
+
+@pytest.mark.parametrize("reaches", [(0,), ()])
+def test_the_state_a_refold_replaced_is_freed_when_the_process_is_idle(reaches: tuple[int, ...]) -> None:
+    p = projector(*reaches)
+    p.add(history())
+    replaced = weakref.ref(p.state())
+    p.add([normalise(call("late", "2025-03-20T23:59", "a1", "+8613900000009"))])  # evasion: refolds
+    assert "evasion:late" in p.state().violations and p.refolds == 1
+    if not reaches:  # a process that never prepares frees it at once, as before
+        assert replaced() is None
+        return
+    assert replaced() is not None  # freeing millions of records is not the late call's cost
+    p.plan_warm()
+    assert replaced() is None
