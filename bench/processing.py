@@ -33,7 +33,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from kafka import KafkaProducer
+from kafka import KafkaConsumer, KafkaProducer
 from kafka.admin import KafkaAdminClient
 
 from consumers.kafka_log import bootstrap, ensure_topics, topic_name
@@ -202,6 +202,21 @@ def throughput(servers: str, root: Path, n: int) -> None:
     )
 
 
+def plain_consumer(servers: str, namespace: str, n: int, lags: list[float]) -> None:
+    """The physical limit beside the worker: how soon a bare consumer has each record (seconds)."""
+    consumer = KafkaConsumer(
+        topic_name(FACTS, namespace), bootstrap_servers=servers, auto_offset_reset="earliest"
+    )
+    deadline = time.monotonic() + 300
+    try:
+        while len(lags) < n and time.monotonic() < deadline:
+            for records in consumer.poll(200, max_records=5000).values():
+                now = time.time()
+                lags.extend(now - r.timestamp / 1000 for r in records)
+    finally:
+        consumer.close()
+
+
 def lag(servers: str, root: Path, rate: float, seconds: float, annulments: bool = True) -> None:
     n = int(rate * seconds)
     facts = facts_for(int(n * 1.1))
@@ -213,9 +228,13 @@ def lag(servers: str, root: Path, rate: float, seconds: float, annulments: bool 
     try:
         worker.wait(lambda s: s.get("ready"), 120, "start")
         sent: list[float] = []
+        peer: list[float] = []
+        reader = threading.Thread(target=plain_consumer, args=(servers, namespace, len(facts), peer))
+        reader.start()
         thread = threading.Thread(target=lambda: sent.append(publish(servers, namespace, facts, rate)))
         thread.start()
         thread.join()
+        reader.join(timeout=120)
         status = worker.wait(
             lambda s: s["facts"] == len(facts) and s["lag_ms"].get("n") == len(facts), 300, "catch up"
         )
@@ -229,6 +248,17 @@ def lag(servers: str, root: Path, rate: float, seconds: float, annulments: bool 
         "  end-to-end lag (record timestamp -> applied, derived events acknowledged by the broker): "
         f"p50 {lag_ms['p50']:.0f} ms, p99 {lag_ms['p99']:.0f} ms, max {lag_ms['max']:.0f} ms"
     )
+    arrival = status["arrival_lag_ms"]
+    print(
+        "    of which before the agent had the record (timestamp -> the agent's batch): "
+        f"p50 {arrival['p50']:.0f} ms, p99 {arrival['p99']:.0f} ms"
+    )
+    if peer:
+        peer.sort()
+        print(
+            "    peer: a plain kafka-python consumer of the same topic, same run (timestamp -> polled): "
+            f"p50 {peer[len(peer) // 2] * 1000:.0f} ms, p99 {peer[int(len(peer) * 0.99)] * 1000:.0f} ms"
+        )
     annulled = sum(isinstance(f, ViolationAnnulled) for f in facts)
     print(
         f"  worker time: apply {spent['apply']:.2f} s, fold {spent['fold']:.2f} s "

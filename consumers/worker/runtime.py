@@ -56,6 +56,7 @@ class Runtime:
         self.dirty = False  # facts applied and not yet published
         self.waiting: list[float] = []  # send times of the facts applied and not yet published
         self.lags = LagHistogram()
+        self.arrival_lags = LagHistogram()  # send -> the agent's batch: the part spent before the worker
         self.undecodable = 0
         self.received = 0  # records the agent took (re-sent facts included)
         # seconds spent applying batches, folding (rebuilds included), publishing; and a count
@@ -134,6 +135,8 @@ class Runtime:
                     self.undecodable += 1
                     self.metrics.undecodable.inc()
                     log.warning("skipped an undecodable record on partition %s: %s", record[0], e)
+        now = time.time()
+        self.arrival_lags.add([now - sent for _, _, _, sent in kept])
         add = self.reorder.add
         for (partition, _, _, sent), fact in zip(kept, facts, strict=True):
             add(partition, fact, sent)
@@ -286,6 +289,7 @@ class Runtime:
             "annulments_voided": self.projector.voided,
             "warm_checkpoints": len(self.projector.warm),
             "lag_ms": self.lags.summary(),
+            "arrival_lag_ms": self.arrival_lags.summary(),
             "digest_as_of": self.config.digest_as_of,
             "digest": value,
             "digest_facts": covered if value is not None else None,

@@ -7,15 +7,15 @@ derived events published by this worker), records_sent; published_at_s (seconds 
 main_worker to when the current fact count was published); ready_at_s (to when the tables were
 restored and publishing began); first_record_at_s (to when the agent took its first record);
 received (records the agent took); unread {partition: records not read yet}; metrics_port (where
-/metrics is served, None when HOTLINE_METRICS_PORT is unset); spent_s {apply, fold,
-publish: seconds; publications}; drain {facts, seconds}; lag_ms {n, p50, p99, max}: record
-timestamp to published, per fact read by the agent; and, when the worker was given
-a time T (HOTLINE_DIGEST_AS_OF), digest_as_of, digest = digest(snapshot(state_at(T), T)) and
+/metrics is served, None when HOTLINE_METRICS_PORT is unset); spent_s {apply, fold, publish:
+seconds; publications}; drain {facts, seconds}; lag_ms {n, p50, p99, max}: record timestamp to
+published, per fact read by the agent; arrival_lag_ms {n, p50, p99, max}: record timestamp to the
+agent's batch, the part of lag_ms spent before the worker had the record; and, when the worker was
+given a time T (HOTLINE_DIGEST_AS_OF), digest_as_of, digest = digest(snapshot(state_at(T), T)) and
 digest_facts, the number of facts that digest covers. The digest is computed when the worker is
 quiet (no fact for 0.3 s, nothing pending) and its fact count has changed, and only once the worker
 holds a fact at or after T. A test waits for facts == digest_facts == the number of distinct facts
-it published: everything they derive has been published by then (the status is written after).
-"""
+it published: everything they derive has been published by then (the status is written after)."""
 
 from __future__ import annotations
 
