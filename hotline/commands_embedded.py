@@ -16,7 +16,8 @@ from hotline.errors import REFUSED_LINES, OperatorError, fail, guard_kafka, guar
 from hotline.opening import load, open_log, when
 from hotline.options import AsOf, Json, LogOption, Namespace, PolicyOption, ReplayUpto, Servers, StateUpto
 from producers.event_time import EventTimeBounds
-from producers.ingest import IngestStopped, ingest_files, write_rejects
+from producers.ingest import IngestStopped, ingest_files
+from producers.rejects_file import RejectsFile
 from producers.validate import explain_decode_error, key_problems
 from projections.explain import explain as explain_subject
 from schemas.derived import CallRequest
@@ -51,28 +52,30 @@ def ingest(
     hl = open_log(log, policy, create=True, seal=seal)
     from rich.progress import Progress
 
+    target = rejects or files[0].with_name(files[0].name + ".rejects.jsonl")
+    # Refusals stream to the rejects file as they are found: a big file's are never all in memory.
+    rejected = RejectsFile(target, [str(path) for path in files])
     stopped: IngestStopped | None = None
-    with Progress(console=render.console, transient=True) as bar:
+    with rejected, Progress(console=render.console, transient=True) as bar:
         task = bar.add_task("ingesting", total=sum(p.stat().st_size for p in files))
         try:
             sealing = None if hl.keys is None else hl.keys.seal_all
-            report = ingest_files(hl.log, files, lambda n: bar.advance(task, n), seal=sealing)
+            report = ingest_files(
+                hl.log, files, lambda n: bar.advance(task, n), seal=sealing, refused=rejected.add
+            )
         except IngestStopped as e:  # what was committed stays; its rejects are still written
             stopped, report = e, e.report
-    render.rejections(report.rejected)
-    target = rejects or files[0].with_name(files[0].name + ".rejects.jsonl")
-    if report.rejected or target.exists():  # the file belongs to this run: no stale lines from the last
-        write_rejects(target, report.rejected)
-    if report.rejected:
+    render.rejections(rejected.first(), total=rejected.count)
+    if rejected.count:
         render.console.print(f"rejects written to {render.safe(target)}")
     if stopped is not None:
         fail(str(stopped))
     render.console.print(
         f"{report.appended} facts appended, {report.duplicates} already on the log, "
-        f"{len(report.rejected)} rejected; log {render.safe(hl.log.path)} now ends at offset "
+        f"{rejected.count} rejected; log {render.safe(hl.log.path)} now ends at offset "
         f"{hl.log.end_offset()}"
     )
-    if report.rejected:
+    if rejected.count:
         raise typer.Exit(REFUSED_LINES)
 
 

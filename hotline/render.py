@@ -63,14 +63,18 @@ class Refusal(Protocol):
     reason: str
 
 
-def rejections(rejected: Sequence[Refusal], limit: int = 20, where: str = "") -> None:
-    """The first refused lines, one each: file:line, field, reason."""
+def rejections(
+    rejected: Sequence[Refusal], limit: int = 20, where: str = "", total: int | None = None
+) -> None:
+    """The first refused lines, one each: file:line, field, reason. `total`: how many there are, when
+    `rejected` holds only the first of them."""
     for r in rejected[:limit]:
         console.print(
             f"[yellow]rejected[/] {safe(r.file)}:{r.line} field {safe(r.field or '-')}: {safe(r.reason)}"
         )
-    if len(rejected) > limit:
-        console.print(f"... and {len(rejected) - limit} more{where}")
+    total = len(rejected) if total is None else total
+    if total > limit:
+        console.print(f"... and {total - limit} more{where}")
 
 
 def when(t: datetime | None, tz: tzinfo) -> str:

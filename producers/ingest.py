@@ -1,36 +1,62 @@
 """Ingest JSON Lines files into the embedded log: valid facts land, bad lines go to a rejects file.
 
-What lands is decided where it is written. The good lines are appended in parts of `PART` lines, each
-in one write transaction that first checks its ids and references against the log as it is then
-(`EmbeddedLog.writing`: no other writer in between). So a fact that another writer put on the log
-meanwhile under the same id with other content is refused and reported like any conflict, never
-dropped, and a reader or a `check` waiting to record its answer waits for one part, not for the run.
+The run streams: each file is read, parsed and landed a window of `PART` lines at a time, so memory
+does not grow with the file. What lands is decided where it is written: a window is checked against
+the log as it is then, inside one write transaction (`EmbeddedLog.writing`: no other writer in
+between), and what holds is appended there. An id the log holds with the same content is a duplicate;
+with other content a conflict refused on field `id`, also when another writer put it there
+meanwhile. So of two lines of the run with one id the first version lands and the other is a
+duplicate or a conflict; a reader, or a `check` waiting to record its answer, waits for one window,
+not for the run.
 
-A line may refer to a line after it (in any file of the run): such a line is appended in the part of
-the last line it relies on, after it. A failure part-way (the log stayed locked, the disk is full)
-raises IngestStopped, whose report holds what the committed parts appended and every line refused so
-far: the caller still writes the rejects file; the lines not yet appended are neither on the log nor
-refused, and ingesting the same files again appends exactly them (the rest are re-sends).
+A line may refer to a line after it (in any file of the run). A line naming a key that neither the
+log nor its window introduces waits, set aside, and is checked again, and appended after them, once
+lines introducing what it names have landed; the event-time rule then applies as to any line (an
+account opened after the call still refuses the call). Lines still waiting when the run ends are
+refused, with the reason they would have had in one batch. Like a line refused for its references,
+a waiting line claims no id.
+
+What differs from checking the run whole, as ingest did before it streamed: (1) at most `WAITING`
+lines wait at once; past it, the oldest waiting line is judged at once, so it is refused (with the
+usual reason) even though a line further down might have introduced what it names; (2) a later line
+with the id of a waiting line and other content lands, and the waiting line is then a conflict
+(whole, the first version won); (3) a key the log already holds is judged by the event time there: a
+line further down introducing the same key again, earlier in event time, does not save a line dated
+before the first introduction. (2) and (3) take a sender contradicting itself.
+
+A failure part-way (the log stayed locked, the disk is full) raises IngestStopped, whose report holds
+what the committed windows appended and every line refused so far: the caller still writes the
+rejects file; the lines not yet appended (unread, or waiting) are neither on the log nor refused, and
+ingesting the same files again appends exactly them (the rest are re-sends). Refused lines are kept
+in `IngestReport.rejected`, or, given a `refused` callback (the CLI's rejects file), handed to it as
+they are found, only the first few kept in memory.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import msgspec
 
-from domain.references import ENTITY_KEYS, REFERENCES, admit_references
-from producers.validate import Rejection, parse_lines
+from domain.references import REFERENCES, admit_references, unknown_references
+from producers.event_time import EventTimeBounds
+from producers.ingest_window import Need, Waiting, _Line, introductions, unknown_keys, windows
+from producers.validate import Rejection
 from schemas.codec import to_msgpack
-from schemas.facts import FACT_TYPES, Fact
+from schemas.facts import Fact
 from schemas.upcast import same_fact
 from storage.log import EmbeddedLog, LogWriteError
 
-#: Lines per write transaction: a few tenths of a second of writing, the longest another writer waits.
+#: Lines per window and per write transaction: a few tenths of a second of writing, the longest
+#: another writer waits.
 PART = 20_000
+#: Lines that may wait at once for a key a later line introduces (a few hundred bytes each).
+WAITING = 100_000
+#: With a `refused` callback, the refusals kept in the report as well (the callback has them all).
+KEPT = 100
 _CONFLICT = "id {!r} is already used by a different fact"
 
 
@@ -39,7 +65,17 @@ class IngestReport:
     read: int = 0
     appended: int = 0
     duplicates: int = 0
-    rejected: list[Rejection] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)  # all of them, or the first KEPT (`sink`)
+    refusals: int = 0  # every refusal of the run (one per problem), kept or not
+    sink: Callable[[Rejection], None] | None = field(default=None, repr=False, compare=False)
+
+    def refuse(self, rejections: Iterable[Rejection]) -> None:
+        for rejection in rejections:
+            self.refusals += 1
+            if self.sink is not None:
+                self.sink(rejection)
+            if self.sink is None or len(self.rejected) < KEPT:
+                self.rejected.append(rejection)
 
 
 class IngestStopped(Exception):
@@ -50,38 +86,9 @@ class IngestStopped(Exception):
         self.report = report
 
 
-@dataclass(slots=True)
-class _Line:
-    file: str
-    line: int
-    fact: Fact
-    body: bytes
-
-    def rejection(self, field: str | None, reason: str) -> Rejection:
-        return Rejection(file=self.file, line=self.line, field=field, reason=reason, raw=_raw(self.fact))
-
-
-def _tiers() -> dict[type[Fact], int]:
-    """0 for a fact that refers to nothing, else one more than the facts introducing what it names."""
-    introducer = {kind: t for t, (kind, _) in ENTITY_KEYS.items()}
-    tiers: dict[type[Fact], int] = {}
-
-    def tier(t: type[Fact]) -> int:
-        if t not in tiers:
-            tiers[t] = 1 + max((tier(introducer[kind]) for _, kind in REFERENCES.get(t, ())), default=-1)
-        return tiers[t]
-
-    for t in FACT_TYPES:
-        tier(t)
-    return tiers
-
-
-_TIER = _tiers()
-
-
 def settle_ids(lines: list[_Line], stored: dict[str, bytes]) -> tuple[list[_Line], list[_Line]]:
-    """(kept, conflicting): per id, the version the log holds, else that of the run's first line;
-    a line with another version conflicts. A re-sent line is kept (appending counts it a duplicate)."""
+    """(kept, conflicting): per id, the version the log holds, else that of the first line; a line with
+    another version conflicts. A re-sent line is kept (appending counts it a duplicate)."""
     version: dict[str, bytes] = {}
     kept: list[_Line] = []
     conflicting: list[_Line] = []
@@ -89,29 +96,6 @@ def settle_ids(lines: list[_Line], stored: dict[str, bytes]) -> tuple[list[_Line
         body = version.setdefault(item.fact.id, stored.get(item.fact.id, item.body))
         (kept if same_fact(body, item.body) else conflicting).append(item)  # old records upcast
     return kept, conflicting
-
-
-def admit_run(log: EmbeddedLog, lines: list[_Line]) -> tuple[list[_Line], list[Rejection]]:
-    """Id and reference checks over the whole run against the log as it is now (each part is checked
-    again as it is written). A line refused for its references claims no id: the ids are settled
-    again without it, so a later line with that id and other content can still land."""
-    stored = log.stored_bodies(item.fact.id for item in lines)
-    on_log = _introductions_on_log(log, lines)
-    refused: list[tuple[_Line, list[tuple[str, str]]]] = []
-    while True:
-        kept, conflicting = settle_ids(lines, stored)
-        admitted, bad = admit_references(kept, _fact, lambda kind, key: on_log.get(kind, {}).get(key))
-        if not bad:
-            break
-        refused += bad
-        gone = {id(item) for item, _ in bad}
-        lines = [item for item in lines if id(item) not in gone]
-    rejected = [item.rejection(attr, reason) for item, problems in refused for attr, reason in problems]
-    rejected += [
-        item.rejection("id", f"id {item.fact.id!r} is already used by a different fact")
-        for item in conflicting
-    ]
-    return admitted, rejected
 
 
 def _fact(item: _Line) -> Fact:
@@ -128,87 +112,109 @@ def _introductions_on_log(log: EmbeddedLog, lines: list[_Line]) -> dict[str, dic
     return {kind: log.introduced(kind, keys) for kind, keys in wanted.items()}
 
 
-def landing_order(lines: list[_Line]) -> list[_Line]:
-    """File order, except that a line relying on a later line of the run (an account its company, a
-    call its account...) moves right after the last line it relies on. Every part then holds or
-    follows what its lines rely on, so a part's check never depends on a part not yet written."""
-    ready = list(range(len(lines)))
-    ready_of: dict[tuple[str, str], int] = {}  # entity -> the latest place a line introducing it lands
-    for i in sorted(range(len(lines)), key=lambda i: _TIER[type(lines[i].fact)]):
-        fact = lines[i].fact
-        for attr, kind in REFERENCES.get(type(fact), ()):
-            if (key := getattr(fact, attr)) is not None:
-                ready[i] = max(ready[i], ready_of.get((kind, key), -1))
-        if (entity := ENTITY_KEYS.get(type(fact))) is not None:
-            introduced = (entity[0], getattr(fact, entity[1]))
-            ready_of[introduced] = max(ready_of.get(introduced, -1), ready[i])
-    order = sorted(range(len(lines)), key=lambda i: (ready[i], _TIER[type(lines[i].fact)], i))
-    return [lines[i] for i in order]
-
-
-def land(log: EmbeddedLog, part: list[_Line], report: IngestReport) -> None:
-    """Check one part against the log as it is inside the write transaction, and append what holds:
-    what another writer added since `admit_run` looked is judged here, and reported line by line."""
+def land(
+    log: EmbeddedLog, part: list[_Line], report: IngestReport, *, waits: bool = False
+) -> tuple[list[_Line], list[tuple[_Line, set[Need]]]]:
+    """Check one part against the log as it is inside the write transaction, append what holds and
+    report what is refused, line by line. Returns (kept, waiting): the lines appended or found on the
+    log, and, with `waits`, the lines naming a key neither the log nor the part introduces, with those
+    keys (without `waits` they are refused). A line refused or set aside claims no id: the ids are
+    settled again without it."""
+    waiting: list[tuple[_Line, set[Need]]] = []
+    refused: list[tuple[_Line, str | None, str]] = []
     with log.writing():
         stored = log.stored_bodies(item.fact.id for item in part)
-        fresh, conflicting = settle_ids(part, stored)
-        for item in conflicting:
-            report.rejected.append(item.rejection("id", _CONFLICT.format(item.fact.id)))
-        on_log = _introductions_on_log(log, fresh)
-        kept, refused = admit_references(fresh, _fact, lambda kind, key: on_log.get(kind, {}).get(key))
-        for item, problems in refused:
-            report.rejected += [item.rejection(attr, reason) for attr, reason in problems]
+        on_log = _introductions_on_log(log, part)
+        in_part = introductions(part)
+
+        def elsewhere(kind: str, key: str) -> datetime | None:
+            return on_log.get(kind, {}).get(key)
+
+        def anywhere(kind: str, key: str) -> datetime | None:
+            found = [t for t in (in_part.get((kind, key)), elsewhere(kind, key)) if t is not None]
+            return min(found, default=None)
+
+        lines = []
+        for item in part:  # a key nothing here introduces: waits, or is refused before it claims an id
+            if not (needs := unknown_keys(item.fact, on_log, in_part)):
+                lines.append(item)
+            elif waits:
+                waiting.append((item, needs))
+            else:
+                refused += [(item, a, r) for a, r in unknown_references(item.fact, anywhere)]
+        while True:
+            kept, conflicting = settle_ids(lines, stored)
+            kept, bad = admit_references(kept, _fact, elsewhere)
+            if not bad:
+                break
+            known = introductions(kept)  # what is left unknown may still come from a later line
+            for item, problems in bad:
+                if waits and (needs := unknown_keys(item.fact, on_log, known)):
+                    waiting.append((item, needs))
+                else:
+                    refused += [(item, a, r) for a, r in problems]
+            gone = {id(item) for item, _ in bad}
+            lines = [item for item in lines if id(item) not in gone]
         result = log.append(item.fact for item in kept)
     # Inside the transaction nothing can have changed since the check: a conflict here is a bug.
     assert not result.conflicts, result.conflicts
+    refused += [(item, "id", _CONFLICT.format(item.fact.id)) for item in conflicting]
+    place = {id(item): i for i, item in enumerate(part)}
+    refused.sort(key=lambda r: place[id(r[0])])  # stable: a line's problems keep their order
+    report.refuse(item.rejection(attr, reason) for item, attr, reason in refused)
     report.appended += result.appended
     report.duplicates += result.duplicates
+    return kept, waiting
 
 
-def _raw(fact: Fact) -> str:
-    return msgspec.json.encode(fact).decode()
-
-
-def _counted(lines: Iterable[bytes], progress: Callable[[int], None] | None) -> Iterator[bytes]:
-    pending = 0
-    for line in lines:
-        pending += len(line)
-        if progress is not None and pending >= 1 << 16:  # tell the bar every 64 KiB, not every line
-            progress(pending)
-            pending = 0
-        yield line
-    if progress is not None:
-        progress(pending)
+def _land_window(
+    log: EmbeddedLog, lines: list[_Line], waiting: Waiting, part: int, report: IngestReport
+) -> None:
+    """Land a window; set aside what waits; then land what it released (and what that released...),
+    and judge the lines pushed past the waiting cap."""
+    kept, later = land(log, lines, report, waits=True)
+    judged: list[_Line] = []
+    for item, needs in later:
+        judged += waiting.add(item, needs)
+    judged += waiting.released_by(kept)
+    while judged:
+        landed: list[_Line] = []
+        for start in range(0, len(judged), part):
+            landed += land(log, judged[start : start + part], report)[0]
+        judged = waiting.released_by(landed)
 
 
 def ingest_files(
     log: EmbeddedLog,
     paths: list[Path],
     progress: Callable[[int], None] | None = None,
-    part: int = PART,
+    part: int | None = None,
     seal: Callable[[list[Fact]], list[Fact]] | None = None,
+    refused: Callable[[Rejection], None] | None = None,
 ) -> IngestReport:
-    """Parse and check every file, then append the good facts a part at a time (module docstring).
+    """Read, check and append the files a window of `part` (default PART) lines at a time (module
+    docstring).
 
     `progress` is told how many bytes were read, for a progress bar. `seal` (a sealed log:
-    KeyStore.seal_all) turns a file's facts into what is stored, its keys on disk before they land.
+    KeyStore.seal_all) turns a window's facts into what is stored, its keys on disk before they land.
+    `refused`, when given, is handed every refusal as it is found (the report keeps the first KEPT).
     Raises IngestStopped when a part could not be written."""
-    report = IngestReport()
-    lines: list[_Line] = []
-    for path in paths:
-        with path.open("rb") as stream:
-            facts, rejected = parse_lines(_counted(stream, progress), str(path))
-        report.read += len(facts) + len({r.line for r in rejected})
-        report.rejected += rejected
-        if seal is not None:
-            facts = list(zip([n for n, _ in facts], seal([fact for _, fact in facts]), strict=True))
-        lines += [_Line(str(path), line, fact, to_msgpack(fact)) for line, fact in facts]
+    part = part or PART  # read at call time, like WAITING: a test may set them small
+    report = IngestReport(sink=refused)
+    waiting = Waiting(WAITING)
+    received, bounds = datetime.now(UTC), EventTimeBounds.from_env()  # one clock for the whole run
     try:
-        admitted, rejected = admit_run(log, lines)
-        report.rejected += rejected
-        ordered = landing_order(admitted)
-        for start in range(0, len(ordered), part):
-            land(log, ordered[start : start + part], report)
+        for path in paths:
+            for facts, rejected in windows(path, part, progress, received, bounds):
+                report.read += len(facts) + len({r.line for r in rejected})
+                report.refuse(rejected)
+                if seal is not None:
+                    facts = list(zip([n for n, _ in facts], seal([fact for _, fact in facts]), strict=True))
+                lines = [_Line(str(path), line, fact, to_msgpack(fact)) for line, fact in facts]
+                _land_window(log, lines, waiting, part, report)
+        # Nothing introduced what they name: refused, unless another writer did meanwhile.
+        for rest in waiting.drain(part):
+            land(log, rest, report)
     except LogWriteError as e:
         raise IngestStopped(f"{e} ({report.appended} facts appended before it stopped)", report) from None
     finally:

@@ -167,15 +167,16 @@ def parse_lines(
     file: str,
     received: datetime | None = None,
     bounds: EventTimeBounds | None = None,
+    first: int = 1,
 ) -> tuple[list[tuple[int, f.Fact]], list[Rejection]]:
     """Each non-blank line is either parsed or refused (once per problem), never an exception.
     `received` (default: now, once for the batch) and `bounds` (default: the environment's) set the
-    event-time bounds."""
+    event-time bounds. `first` is the number of the first line (a window further into a file)."""
     parsed: list[tuple[int, f.Fact]] = []
     rejected: list[Rejection] = []
     received = received or datetime.now(UTC)
     bounds = bounds or EventTimeBounds.from_env()
-    for number, line in enumerate(lines, start=1):
+    for number, line in enumerate(lines, start=first):
         if not line.strip():
             continue
         raw = line.decode("utf-8", "replace").rstrip("\n")
