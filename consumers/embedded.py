@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -11,7 +10,7 @@ from pathlib import Path
 
 import msgspec
 
-from domain.admission import admit_call, refusal_fact
+from domain.admission import admit_call, decided, refusal_fact
 from domain.phone import as_subject
 from domain.policy import Policy
 from domain.policy_history import PolicyHistory, as_history, load_policies
@@ -96,15 +95,7 @@ class Hotline:
         state = self.state(as_of=at)
         in_force = self.history.at(at)  # the version in force when the call comes in
         reasons = admit_call(state, request, at, in_force)
-        decision = AdmissionDecision(
-            id=f"adm-{uuid.uuid4().hex}",
-            at=at,
-            policy_version=in_force.version,
-            request=request,
-            admitted=not reasons,
-            reasons=reasons,
-            known_up_to=known_up_to,
-        )
+        decision = decided(request, at, in_force, reasons, known_up_to)
         if record:
             refused = refusal_fact(decision)  # a mismatch raises its suspicion, call fact or not
             try:

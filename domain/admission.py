@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Protocol
 
@@ -93,6 +94,28 @@ def admit_call(
     ):
         reasons.append(Reason(MISMATCH, what))
     return tuple(reasons)
+
+
+def decided(
+    request: RecordedCall,
+    at: datetime,
+    policy: Policy,
+    reasons: tuple[Reason, ...],
+    known_up_to: int,
+    known_offsets: dict[int, int] | None = None,
+) -> AdmissionDecision:
+    """The record of an answer `admit_call` gave: a new id, admitted exactly when nothing refused it,
+    and what the line knew (`known_up_to`, and on Kafka the offsets per partition)."""
+    return AdmissionDecision(
+        id=f"adm-{uuid.uuid4().hex}",
+        at=at,
+        policy_version=policy.version,
+        request=request,
+        admitted=not reasons,
+        reasons=reasons,
+        known_up_to=known_up_to,
+        known_offsets=known_offsets or None,
+    )
 
 
 def refusal_fact(decision: AdmissionDecision) -> AdmissionRefused | None:

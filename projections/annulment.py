@@ -63,6 +63,10 @@ _BLIND = frozenset(
 )
 
 
+#: The kinds `Footprint.reads` may answer yes for: the only ones an annulment's check reads back.
+SCANNED = frozenset(kind for kind in f.FACT_TYPES if kind not in _BLIND)
+
+
 class Footprint:
     """What a violation's consequences left for later handlers to read: its engineer penalties (read
     by evasion, on its account, the person's other accounts and its number, at the times they

@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 
 from domain.policy import Policy
 from domain.policy_history import PolicyHistory, as_history
-from projections.annulment import annul_in_place, void_annulled
+from projections.annulment import SCANNED, annul_in_place, void_annulled
 from projections.cadence import Cadence
 from projections.checkpoint import END, Position, end_of, freeze, start_of, thaw
 from projections.fold import (
@@ -199,7 +199,7 @@ class Projector:
             return  # not confirmed yet: the confirmation will read the annulment when it comes
         since = start_of(violation.at)
         if not self._stale and annul_in_place(
-            self._state, violation.id, self._state.annulled[violation.id], self.timeline.after(since)
+            self._state, violation.id, self._state.annulled[violation.id], self.timeline.scan(since, SCANNED)
         ):  # nothing since read what it caused (projections.annulment): voided where the fold stands;
             self.voided += 1  # the checkpoints after it stand, and are voided the same way when thawed
         else:  # its consequences are redone as born void

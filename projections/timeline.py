@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import bisect
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol, TypeVar
@@ -33,6 +33,10 @@ class Timeline(Protocol):
 
     def after(self, position: Position | None, until: datetime | None = None) -> Iterator[list[Fact]]:
         """The facts after `position` (all when None) and at or before `until`, in event order, in batches."""
+
+    def scan(self, position: Position | None, kinds: Collection[type[Fact]]) -> Iterator[list[Fact]]:
+        """The facts after `position` of the given kinds, in batches, in no particular order: a check
+        that reads each fact on its own (projections.annulment) decodes no other kind."""
 
     def __len__(self) -> int: ...
 
@@ -120,6 +124,11 @@ class MemoryTimeline:
             end = bisect.bisect_right(self._keys, end_of(until))
         for i in range(start, end, 50_000):
             yield self._facts[i : min(end, i + 50_000)]
+
+    def scan(self, position: Position | None, kinds: Collection[type[Fact]]) -> Iterator[list[Fact]]:
+        wanted = frozenset(kinds)
+        for batch in self.after(position):
+            yield [fact for fact in batch if type(fact) in wanted]
 
     def __len__(self) -> int:
         return len(self.by_id)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
@@ -130,6 +130,17 @@ class SqliteTimeline:
             pending = rows[cut:]
             if cut:
                 yield from self._ordered(rows[:cut], position, until)
+
+    def scan(self, position: Position | None, kinds: Collection[type[Fact]]) -> Iterator[list[Fact]]:
+        # The other kinds are filtered out by SQLite on the type column: never decoded.
+        tags = sorted(TAG_OF[kind] for kind in kinds)
+        low = -(1 << 62) if position is None else micros(position[0]) - 1
+        cur = self.db.execute(
+            f"SELECT body FROM facts WHERE at_us >= ? AND type IN ({','.join('?' * len(tags))})", (low, *tags)
+        )
+        while chunk := cur.fetchmany(self.batch):
+            facts: list[Fact] = list(batch_from_msgpack([body for (body,) in chunk]))
+            yield [f for f in facts if position is None or sort_key(f) > position]
 
     @staticmethod
     def _ordered(

@@ -5,7 +5,6 @@ in a worker thread. consumers.api.app wires them into the Starlette app."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -40,7 +39,7 @@ from consumers.api.reveal import Pseudonyms
 from consumers.api.routing import ADMISSION_MAX_BODY
 from consumers.api.status import replica_status
 from consumers.replica import Replica
-from domain.admission import admit_call
+from domain.admission import admit_call, decided
 from domain.policy import Policy
 from projections.explain import explain
 from projections.state import State
@@ -52,7 +51,7 @@ from projections.view import (
     penalty_status,
     snapshot,
 )
-from schemas.derived import AdmissionDecision, CallRequest
+from schemas.derived import CallRequest
 
 T = TypeVar("T")
 
@@ -122,16 +121,7 @@ class Api:
         # Admission asks time-indexed questions, so the live state answers any t after the last fact
         # even if a later deadline has fired for another question (its penalty starts after t).
         found, known, offsets = await self._answer(at, reasons, exact=False, fast=True)
-        decision = AdmissionDecision(
-            id=f"adm-{uuid.uuid4().hex}",
-            at=at,
-            policy_version=policy.version,
-            request=call,
-            admitted=not found,
-            reasons=found,
-            known_up_to=known,
-            known_offsets=offsets or None,
-        )
+        decision = decided(call, at, policy, found, known, offsets)
         recorded = await record(self.recorder, decision)
         return AdmissionAnswer(**msgspec.structs.asdict(decision), recorded=recorded)
 

@@ -4,6 +4,7 @@ deploy/kafka/broker.sh (and stops it afterwards); if that fails, the tests fail:
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -72,6 +73,33 @@ def kafka_broker() -> Iterator[str]:
                 f"no Kafka broker at {bootstrap} and `{BROKER} start` failed:\n{result.stdout}{result.stderr}"
             )
         started_here = True
+    before = set(_test_topics(bootstrap))
     yield bootstrap
+    _drop_topics(bootstrap, [t for t in _test_topics(bootstrap) if t not in before])
     if started_here:
         subprocess.run(["bash", str(BROKER), "stop"], capture_output=True, check=False)
+
+
+#: The tests' own topics: a random namespace `t` + 8 hex digits, then `.topic` or `-worker-...`.
+_TEST_TOPIC = re.compile(r"t[0-9a-f]{8}[.-]")
+
+
+def _test_topics(servers: str) -> list[str]:
+    admin = KafkaAdminClient(bootstrap_servers=servers)
+    try:
+        return [t for t in admin.list_topics() if _TEST_TOPIC.match(t)]
+    finally:
+        admin.close()
+
+
+def _drop_topics(servers: str, topics: list[str]) -> None:
+    """The topics this session made: left on a long-lived local broker, thousands of partitions
+    pile up over runs and its start takes minutes."""
+    admin = KafkaAdminClient(bootstrap_servers=servers)
+    try:
+        for i in range(0, len(topics), 100):
+            admin.delete_topics(topics[i : i + 100])
+    except Exception as e:  # the broker went away: nothing to clean up on it now
+        print(f"could not drop the session's topics: {e}", file=sys.stderr)
+    finally:
+        admin.close()

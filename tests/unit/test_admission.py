@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from domain.admission import REASON_ORDER, admit_call
+from domain.admission import REASON_ORDER, admit_call, decided
+from schemas.derived import Reason
 
 from .builders import (
     NUMBER,
@@ -183,3 +184,13 @@ def test_unknown_account_number_blacklisted_and_unknown_barcode_in_order():
         "number-blacklisted",
         "unknown-barcode",
     ]
+
+
+def test_a_decision_record_is_admitted_exactly_when_no_reason_refuses():
+    asked = request()
+    refused = decided(asked, t(AT), POLICY, (Reason("unknown-account", "no engineer account a1"),), 7, {0: 3})
+    admitted = decided(asked, t(AT), POLICY, (), 7, {})
+    assert (refused.admitted, admitted.admitted) == (False, True)
+    assert refused.known_offsets == {0: 3} and admitted.known_offsets is None  # {}: none named
+    assert refused.policy_version == POLICY.version and refused.known_up_to == 7 and refused.at == t(AT)
+    assert refused.id.startswith("adm-") and refused.id != admitted.id
