@@ -87,6 +87,9 @@ class Readiness(msgspec.Struct, kw_only=True):
     refolding: bool = False  # a refold runs; answers come from the state before the change
     refolds: int = 0
     last_refold: LastRefold | None = None
+    annulments_voided: int = 0  # annulments voided in place, with no refold (docs/checkpoints.md)
+    late_applied: int = 0  # late calls applied where the fold stood, with no refold
+    warm_checkpoints: int = 0  # checkpoints kept thawed for the next refold
     peak_rss_mib: float = 0.0  # of this process
 
 

@@ -93,6 +93,9 @@ def replica_status(replica: Replica) -> Readiness:
         lag={str(p): n for p, n in sorted(replica.lag.items())},
         refolding=replica.refolding,
         refolds=replica.projector.refolds,
+        annulments_voided=replica.projector.voided,
+        late_applied=replica.projector.late.applied,
+        warm_checkpoints=len(replica.projector.warm),
         peak_rss_mib=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         last_refold=None
         if refold is None

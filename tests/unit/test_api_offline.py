@@ -469,3 +469,19 @@ def test_ready_reflects_the_lag_and_the_broker(creds: Credentials) -> None:
         assert gone.status_code == 503 and gone.json()["error"] == "ConnectionError: broker gone"
         status = c.get("/status")
         assert status.status_code == 200 and status.json()["refolding"] is False
+
+
+def test_status_counts_what_was_done_without_a_refold(creds: Credentials) -> None:
+    """Only a2 called after R1 (tests/unit/test_projector.py's history): annulling R1 is voided in
+    place, with no refold; no fact came late and the replica has no warm reaches."""
+    from schemas.codec import normalise
+    from tests.unit.builders import annul
+    from tests.unit.test_projector import history
+
+    replica = Replica(POLICY, feed=lambda: _BlockedFeed(threading.Event()))
+    replica.add(history())
+    replica.add([normalise(annul("R1", "2025-04-09T10:00", id="annul-R1"))])
+    with TestClient(create_app(replica, creds.store), headers=creds.headers(Role.READER)) as c:
+        status = c.get("/status").json()
+    assert (status["annulments_voided"], status["late_applied"], status["warm_checkpoints"]) == (1, 0, 0)
+    assert status["refolds"] == 0
