@@ -59,8 +59,8 @@ from schemas.facts import Fact, ViolationAnnulled
 
 __all__ = ["Projector", "Refold"]
 
-#: States kept for freeing when idle (Projector._retire): one refold's and two warm ones.
-RETIRED = 3
+#: States kept for freeing when idle (Projector._retire): each is a whole State more meanwhile.
+RETIRED = 2
 
 
 class Projector:
