@@ -111,10 +111,10 @@ def main() -> None:
     gc.collect()
 
     # --- feeding, as a worker does -------------------------------------------------------------
-    # A worker's spacing and retention (storage.resume.FEED_SPACING, 16 kept). It catches up on the
-    # history but its last --live-days, in batches of 5,000; then it is fed those days live, in
-    # batches of 50 facts, reading its state after each, with the wall clock of the live spacing
-    # (one checkpoint per event day, when the wall time since the last is 20 times its cost)
+    # A worker's spacing and retention (storage.resume.FEED_SPACING; FEED_KEPT kept with --store, else
+    # 16). It catches up on the history but its last --live-days, in batches of 5,000; then it is fed
+    # those days live, in batches of 50 facts, reading its state after each, with the wall clock of the
+    # live spacing (one checkpoint per event day, when the wall time since the last is 20 times its cost)
     # simulated as if the facts arrived in real time. The fold and the checkpoints are real.
     if args.store is not None:  # a worker's own store: facts and checkpoints in SQLite (open_store)
         args.store.unlink(missing_ok=True)
