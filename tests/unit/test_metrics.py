@@ -392,3 +392,14 @@ def test_every_metric_is_documented_and_the_dashboard_uses_only_real_ones() -> N
         "hotline_ingest_rejects_total",
     ):
         assert wanted in used
+
+
+def test_worker_status_splits_the_lag_before_the_agent_had_the_record(tmp_path: Path) -> None:
+    """Records sent 10 s before the agent took them: 10 s of arrival lag each, the undecodable one
+    not counted (it is no fact)."""
+    facts = sorted(example_facts(), key=lambda fact: fact.at)[:5]
+    runtime = Runtime(WorkerConfig(0, 1, servers="127.0.0.1:1", datadir=tmp_path), POLICY)
+    runtime.receive(records(facts, 0, 0) + [(0, 5, b'{"type": "no.such.fact"}', time.time() - 10)])
+    arrival = runtime.status()["arrival_lag_ms"]
+    assert arrival["n"] == 5
+    assert 10_000 <= arrival["p50"] <= arrival["p99"] < 12_000  # 10 s, and the test's own time
