@@ -12,7 +12,8 @@ from rich.progress import Progress
 from consumers.embedded import Hotline
 from domain.admission import admit_call
 from hotline import render
-from producers.ingest import ingest_files, write_rejects
+from producers.ingest import ingest_files
+from producers.rejects_file import RejectsFile
 from producers.synthetic import generate
 from projections.explain import explain
 from projections.state import State
@@ -49,16 +50,13 @@ def run_demo(log_path: Path, seed: int, companies: int, engineers: int, months: 
     )
 
     hl = Hotline.open(log_path)
-    with Progress(console=console, transient=True) as bar:
-        task = bar.add_task("ingesting", total=source.stat().st_size)
-        report = ingest_files(hl.log, [source], lambda n: bar.advance(task, n))
     rejects = source.with_name(source.name + ".rejects.jsonl")
-    rejects.unlink(missing_ok=True)
-    write_rejects(rejects, report.rejected)
-    console.print(
-        f"Ingested {report.appended:,} facts; {len(report.rejected)} bad lines refused (see {rejects}):"
-    )
-    for r in report.rejected:
+    rejected = RejectsFile(rejects, [str(source)])  # as `hotline ingest` writes it
+    with rejected, Progress(console=console, transient=True) as bar:
+        task = bar.add_task("ingesting", total=source.stat().st_size)
+        report = ingest_files(hl.log, [source], lambda n: bar.advance(task, n), refused=rejected.add)
+    console.print(f"Ingested {report.appended:,} facts; {rejected.count} bad lines refused (see {rejects}):")
+    for r in rejected.first():
         console.print(f"  line {r.line}, field {r.field or '-'}: {r.reason}")
 
     as_of = max(f.at for f in facts)

@@ -39,8 +39,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-import msgspec
-
 from domain.references import REFERENCES, admit_references, unknown_references
 from producers.event_time import EventTimeBounds
 from producers.ingest_window import Need, Waiting, _Line, introductions, unknown_keys, windows
@@ -221,10 +219,3 @@ def ingest_files(
         files = {str(path): i for i, path in enumerate(paths)}
         report.rejected.sort(key=lambda r: (files.get(r.file, 0), r.line))
     return report
-
-
-def write_rejects(path: Path, rejected: list[Rejection]) -> None:
-    """The run's rejects: the file is replaced, never appended to across runs."""
-    with path.open("wb") as out:
-        for rejection in rejected:
-            out.write(msgspec.json.encode(rejection) + b"\n")

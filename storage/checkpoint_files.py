@@ -21,17 +21,15 @@ import os
 import secrets
 import sqlite3
 from collections.abc import Iterable, Iterator
-from datetime import datetime
 from pathlib import Path
 
 import msgspec
 
 from projections.checkpoint import Position
 from projections.timeline import Checkpoint, thinned
-from storage.timeline import SqliteCheckpoints, transaction
+from storage.timeline import SqliteCheckpoints, decode_position, transaction
 
 log = logging.getLogger("hotline.checkpoints")
-_position = msgspec.json.Decoder(tuple[datetime, int, str])
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS checkpoint_files (
@@ -62,7 +60,7 @@ class CheckpointFiles(SqliteCheckpoints):
 
     def _rows(self) -> list[tuple[Position, int, str, str]]:
         rows = self.db.execute("SELECT position, facts, file FROM checkpoint_files").fetchall()
-        return sorted((_position.decode(p), n, p, name) for p, n, name in rows)
+        return sorted((decode_position(p), n, p, name) for p, n, name in rows)
 
     def _saved(self) -> list[tuple[Position, int, str]]:
         return [(p, n, key) for p, n, key, _ in self._rows()]

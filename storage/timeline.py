@@ -31,7 +31,8 @@ log = logging.getLogger("hotline.checkpoints")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
 _decode_one = msgspec.msgpack.Decoder(AnyFact).decode
-_position = msgspec.json.Decoder(tuple[datetime, int, str])
+#: A checkpoint row's position key (JSON [at, rank, fact id]) back to a Position.
+decode_position = msgspec.json.Decoder(tuple[datetime, int, str]).decode
 
 TIMELINE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS facts (
@@ -189,7 +190,7 @@ class SqliteCheckpoints:
         if not self.writable:
             return []
         rows = self.db.execute("SELECT position, facts FROM checkpoints").fetchall()
-        return sorted((_position.decode(p), n, p) for p, n in rows)
+        return sorted((decode_position(p), n, p) for p, n in rows)
 
     def save(self, checkpoint: Checkpoint) -> None:
         assert checkpoint.position is not None, "the empty state is never saved"
