@@ -4,15 +4,15 @@ at a steady 5k facts/s).
 1. Throughput: one worker on a facts topic pre-filled with about 200k facts (event order, keyed by
    subject). Measured from the start of main_worker (process start and imports excluded) to the
    moment the worker has applied every fact and published what they derive, read from its
-   status.json (published_at_s). Twice: as deployed (the startup drain with kafka-python, then the
-   agent), and with the drain off, so that the faust agent reads every fact (HOTLINE_WORKER_DRAIN=0;
-   the rate is then taken from the agent's first record to the last publication).
+   status.json (published_at_s). Twice: as deployed (the startup drain, then the live reader), and
+   with the drain off, so that the live reader reads every fact (HOTLINE_WORKER_DRAIN=0; the rate
+   is then taken from the first record read to the last publication).
 2. Lag: one worker on an empty topic; a producer thread publishes facts in event order at a steady
    5k facts/s; the worker measures, per fact, now - the record's timestamp (set by the producer at
    send) once the batch holding it is applied and its derived events acknowledged by the broker.
    Run twice: on the synthetic stream, and, as a diagnostic, on the same stream without its
-   ViolationAnnulled facts (each annulment makes the Projector rebuild the whole fold, which blocks
-   the worker's event loop for the length of a full replay).
+   ViolationAnnulled facts (each annulment makes the Projector refold from a checkpoint). Beside it,
+   a plain kafka-python consumer of the same topic: how soon a bare consumer has each record.
 
 Run: .venv/bin/python bench/processing.py [--facts 200000] [--rate 5000] [--seconds 30]
 Each run uses fresh topics (its own namespace) and a temporary data directory.
@@ -80,14 +80,20 @@ def publish(servers: str, namespace: str, facts: list[Fact], rate: float | None 
 
 class Worker:
     def __init__(
-        self, servers: str, namespace: str, datadir: Path, env: dict[str, str] | None = None
+        self,
+        servers: str,
+        namespace: str,
+        datadir: Path,
+        env: dict[str, str] | None = None,
+        index: int = 0,
+        count: int = 1,
     ) -> None:
         self.datadir = datadir
         self.log = datadir.with_suffix(".log")
         datadir.mkdir(parents=True, exist_ok=True)  # a restart reuses its data directory
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "consumers.worker", "--index", "0", "--of", "1", "--servers", servers,
-             "--namespace", namespace, "--datadir", str(datadir)],
+            [sys.executable, "-m", "consumers.worker", "--index", str(index), "--of", str(count),
+             "--servers", servers, "--namespace", namespace, "--datadir", str(datadir)],
             cwd=ROOT, env={**os.environ, **(env or {})}, stdout=self.log.open("wb"), stderr=subprocess.STDOUT,
         )  # fmt: skip
 
@@ -158,7 +164,7 @@ def caught_up(worker: Worker, n: int) -> dict[str, Any]:
 def throughput(servers: str, root: Path, n: int) -> None:
     facts = facts_for(n)
     print("throughput, one worker:")
-    # As deployed: the startup drain (kafka-python) reads the backlog, the agent what comes after.
+    # As deployed: the startup drain reads the backlog, the live reader what comes after.
     namespace = prefill(servers, facts)
     datadir = root / f"{namespace}-deployed"
     worker = Worker(servers, namespace, datadir)
@@ -188,17 +194,17 @@ def throughput(servers: str, root: Path, n: int) -> None:
         f"from main_worker() to caught up: {s['published_at_s']:.2f} s "
         f"-> {len(facts) / s['published_at_s']:,.0f} facts/s"
     )
-    # The faust agent alone reading the whole backlog (the drain switched off).
+    # The live path alone reading the whole backlog (the drain switched off).
     namespace = prefill(servers, facts)
-    worker = Worker(servers, namespace, root / f"{namespace}-agent", {"HOTLINE_WORKER_DRAIN": "0"})
+    worker = Worker(servers, namespace, root / f"{namespace}-live", {"HOTLINE_WORKER_DRAIN": "0"})
     try:
         s = caught_up(worker, len(facts))
     finally:
         worker.stop()
-    agent = s["published_at_s"] - s["first_record_at_s"]
+    live = s["published_at_s"] - s["first_record_at_s"]
     print(
-        f"  faust agent alone: {s['received']:,} records, first record to caught up in {agent:.2f} s "
-        f"-> {s['received'] / agent:,.0f} facts/s"
+        f"  live reader alone (no drain): {s['received']:,} records, first record to caught up in "
+        f"{live:.2f} s -> {s['received'] / live:,.0f} facts/s"
     )
 
 
@@ -250,7 +256,7 @@ def lag(servers: str, root: Path, rate: float, seconds: float, annulments: bool 
     )
     arrival = status["arrival_lag_ms"]
     print(
-        "    of which before the agent had the record (timestamp -> the agent's batch): "
+        "    of which before the worker had the record (timestamp -> the reading task's batch): "
         f"p50 {arrival['p50']:.0f} ms, p99 {arrival['p99']:.0f} ms"
     )
     if peer:

@@ -8,13 +8,14 @@ How it runs (`main_worker`, `python -m consumers.worker --index I --of K`):
    not a terminal, with connection errors rate-limited (log_lines.py).
 1. Before faust starts, the projector resumes from the worker's store (DATADIR/projection.db: facts
    and checkpoints on disk), and the facts topic is drained from the store's offsets (every
-   partition; offset 0 for a new worker) with consumers.kafka_log.FactReader; the worker's consumer
-   group is then moved to where the drain ended (offsets.py), when the group is free.
-2. The faust app (app id f"{namespace}-worker-{index}", its own consumer group, so the agent is
-   assigned EVERY partition of the facts) runs one agent: batches of up to 5000 records / 50 ms,
-   decoded in one msgspec call, go through a small reorder buffer (reorder.py) into the Projector
-   (dedupe by fact id: the overlap with the drain and re-deliveries change nothing; late facts
-   rebuild the fold). The log, not a committed offset, decides what the projection holds.
+   partition; offset 0 for a new worker) with consumers.kafka_log.FactReader.
+2. Then the same reader goes on from where the drain ended, on its own thread (live_facts.py; no
+   consumer group, every partition): each poll of up to 5000 records is handed to a faust task that
+   decodes it in one msgspec call and puts it through a small reorder buffer (reorder.py) into the
+   Projector (dedupe by fact id: re-deliveries change nothing; late facts refold from a
+   checkpoint). The log, not a committed offset, decides what the projection holds. faust (app id
+   f"{namespace}-worker-{index}", its own consumer group) keeps the tables, the producer and the
+   process; its per-record delivery was too slow to carry the facts (docs/kafka.md).
 3. After each batch (and from a publishing task between batches), the state is diffed against what
    this worker already published (emitter.py, tables.py): new derived events go to their topics
    (suspicions, violations, penalties, company-penalties, blacklist-changes,

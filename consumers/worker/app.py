@@ -1,4 +1,5 @@
-"""The faust App of one worker: its own consumer group, its own RocksDB directory, no web server."""
+"""The faust App of one worker: its tables (own consumer group, own RocksDB directory), its producer
+and its process; no web server. It does not read the facts (live_facts.py does)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,7 @@ def make_app(config: WorkerConfig) -> faust.App:
     config.dir.mkdir(parents=True, exist_ok=True)
     servers = ",".join(s.strip() for s in config.servers.split(",") if s.strip())
     return faust.App(
-        # One group per worker, so each worker is assigned every partition of the facts (the whole
-        # projection lives in each worker); the workers split the output by key instead.
+        # One group per worker, subscribed to its own tables' changelogs only: assigned all of them.
         config.app_id,
         broker=f"kafka://{servers}",
         store="rocksdb://",  # rocksdict: faust picks it when python-rocksdb is absent
@@ -34,11 +34,6 @@ def make_app(config: WorkerConfig) -> faust.App:
         broker_session_timeout=10.0,
         broker_heartbeat_interval=1.0,
         broker_commit_interval=1.0,
-        broker_max_poll_records=5000,
-        # Per partition and fetch. Bigger fetches make a catching-up consumer serve one partition
-        # after another in large runs, which the reorder buffer then has to hold back.
-        consumer_max_fetch_size=1024 * 1024,
-        stream_buffer_maxsize=20_000,
         stream_recovery_delay=0.0,  # faust waits 3 s by default before restoring tables
         producer_acks=-1,
         producer_linger_ms=1,

@@ -54,7 +54,7 @@ class WorkerConfig:
     # Write digest(snapshot(state_at(T), T)) into status.json (tests: "what is your digest as of T?").
     digest_as_of: datetime | None = None
     guarantee: str = "at_least_once"
-    drain: bool = True  # read the facts topic with FactReader before the agent starts (bench: off)
+    drain: bool = True  # read the facts topic before faust starts (bench: off, the live reader reads all)
 
     def __post_init__(self) -> None:
         if self.count < 1 or not 0 <= self.index < self.count:
@@ -83,7 +83,7 @@ class WorkerConfig:
     def from_env(cls, index: int, count: int, **given: object) -> WorkerConfig:
         """Fill what was not given from the environment: HOTLINE_KAFKA_BOOTSTRAP, HOTLINE_NAMESPACE,
         HOTLINE_STATE_DIR, HOTLINE_DIGEST_AS_OF (ISO 8601 with an offset), HOTLINE_WORKER_GUARANTEE, and
-        HOTLINE_WORKER_DRAIN=0 (benchmarks only: skip the startup drain, the agent reads everything)."""
+        HOTLINE_WORKER_DRAIN=0 (benchmarks only: skip the startup drain, the live reader reads everything)."""
         values = {k: v for k, v in given.items() if v is not None}
         if "digest_as_of" not in values and (raw := os.environ.get("HOTLINE_DIGEST_AS_OF")):
             try:
@@ -93,5 +93,5 @@ class WorkerConfig:
         if "guarantee" not in values and (raw := os.environ.get("HOTLINE_WORKER_GUARANTEE")):
             values["guarantee"] = raw
         if "drain" not in values and os.environ.get("HOTLINE_WORKER_DRAIN") == "0":
-            values["drain"] = False  # bench/processing.py: measure the agent alone
+            values["drain"] = False  # bench/processing.py: measure the live path alone
         return cls(index, count, **values)  # type: ignore[arg-type]

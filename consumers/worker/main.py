@@ -16,14 +16,13 @@ from domain.policy import PolicyError
 from domain.policy_history import PolicyHistory, load_policies
 from schemas.topics import FACTS
 
-from .agent import install
 from .app import make_app
 from .config import WorkerConfig
 from .log_lines import configure, faust_logging, quiet_spinner
 from .metrics import metrics_port
-from .offsets import start_group_at
 from .runtime import Runtime
 from .tables import changelog_topics
+from .tasks import install
 
 log = logging.getLogger(__name__)
 
@@ -93,15 +92,14 @@ def run(config: WorkerConfig, loglevel: str = "warning") -> Runtime:
     try:
         # with the changelogs of this worker's tables: faust must find them with their partitions
         ensure_topics(config.servers, config.namespace, changelogs=changelog_topics(config.app_id))
-        if config.drain:
-            positions = runtime.drain()
-            start_group_at(config.servers, config.app_id, facts, positions)
+        # the live reader (tasks.py) goes on from where the drain ended, or from the store's offsets
+        start = runtime.drain() if config.drain else dict(runtime.stored)
     except TopicLayoutError as e:
         raise WorkerError(str(e)) from None
     except KafkaError as e:
         raise WorkerError(f"cannot read {facts} from the brokers at {config.servers}: {e}") from None
     app = make_app(config)
-    install(app, runtime)
+    install(app, runtime, start)
     worker = faust.Worker(
         app, loglevel=loglevel, quiet=True, redirect_stdouts=False, logging_config=faust_logging(loglevel)
     )

@@ -63,7 +63,7 @@ class WorkerMetrics:
             registry=r,
         )
         self.records = Counter(
-            "hotline_worker_records_received", "Records the agent took from the facts topic", registry=r
+            "hotline_worker_records_received", "Records the live reader took from the facts topic", registry=r
         )
         self.undecodable = Counter(
             "hotline_worker_records_undecodable", "Records skipped because they are not a fact", registry=r

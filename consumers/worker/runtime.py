@@ -1,7 +1,7 @@
 """The worker's state between faust callbacks: the whole projection, the reorder buffer, the emitter.
 
-Everything here runs on faust's event loop, one step at a time under one lock: the agent after each
-batch, the publishing task between batches (after the startup drain, to let through what an idle
+Everything here runs on faust's event loop, one step at a time under one lock: the reading task
+after each batch, the publishing task between batches (after the startup drain, to let through what an idle
 partition held back in the reorder buffer, to refresh status.json).
 """
 
@@ -32,7 +32,7 @@ from .status import LagHistogram, write_status
 
 log = logging.getLogger(__name__)
 
-BACKLOG = 5000  # unread records above which the agent is catching up rather than following
+BACKLOG = 5000  # unread records above which the worker is catching up rather than following
 BACKLOG_PUBLISH = 2.0  # seconds between two publications while catching up
 
 
@@ -56,17 +56,17 @@ class Runtime:
         self.dirty = False  # facts applied and not yet published
         self.waiting: list[float] = []  # send times of the facts applied and not yet published
         self.lags = LagHistogram()
-        self.arrival_lags = LagHistogram()  # send -> the agent's batch: the part spent before the worker
+        self.arrival_lags = LagHistogram()  # send -> read: the part spent before the worker
         self.undecodable = 0
-        self.received = 0  # records the agent took (re-sent facts included)
+        self.received = 0  # records the live reader handed over (re-sent facts included)
         # seconds spent applying batches, folding (rebuilds included), publishing; and a count
         self.spent: dict[str, float] = {"apply": 0.0, "fold": 0.0, "publish": 0.0, "publications": 0}
         self.first_record_at: float | None = None
         self.ready_at: float | None = None  # tables restored, emitter built
-        self.positions: dict[int, int] = {}  # partition -> next offset read (drain or agent)
-        # partition -> the broker's end offset as the agent's consumer last heard it (None: unknown)
+        self.positions: dict[int, int] = {}  # partition -> next offset read (drain or live reader)
+        # partition -> the broker's end offset as the live reader last heard it (None: unknown)
         self.highwater: Callable[[int], int | None] = lambda partition: None
-        # partition -> the end offset, asked of the broker now (the publishing task sets it)
+        # partition -> the end offsets for the reorder buffer's idle partitions (tasks.install sets it)
         self.end_offsets: Callable[[], Awaitable[dict[int, int]]] | None = None
         self.last_arrival = 0.0
         self.published_at: float | None = None
@@ -80,7 +80,7 @@ class Runtime:
     def drain(self) -> dict[int, int]:
         """Read every fact written so far into the projector: from where the store says every fact is
         already held (offset 0 for a new worker). Returns the next offset of each partition, where
-        the agent can start."""
+        the live reader starts."""
         t0 = time.monotonic()
         resumed = len(self.projector)
         topic = topic_name(FACTS, self.config.namespace)
@@ -112,7 +112,7 @@ class Runtime:
             self.stored = dict(self.positions)
 
     def receive(self, records: list[tuple[int, int, bytes, float]]) -> None:
-        """(partition, offset, value, record timestamp in epoch seconds) as the agent took them."""
+        """(partition, offset, value, record timestamp in epoch seconds) as the live reader polled them."""
         positions = self.positions
         for partition, offset, _, _ in records:
             if offset >= positions.get(partition, 0):
@@ -143,7 +143,7 @@ class Runtime:
         self.last_arrival = time.monotonic()
 
     def unread(self) -> dict[int, int]:
-        """Partition -> records the agent has not read yet (as far as the consumer knows)."""
+        """Partition -> records not read yet (as far as the live reader last heard)."""
         out = {}
         for partition in range(len(self.reorder.latest)):
             end = self.highwater(partition)
@@ -177,7 +177,7 @@ class Runtime:
         t0 = time.perf_counter()
         if self.projector.stale:
             # A refold (a late fact, an annulment) runs in a thread: faust's loop keeps its heartbeats
-            # and the agent keeps fetching meanwhile; every caller of the projector holds self.lock.
+            # and the live reader keeps fetching meanwhile; every caller of the projector holds self.lock.
             state = await asyncio.to_thread(self.projector.state, self.latest)
         else:
             state = self.projector.state(self.latest)
@@ -195,10 +195,10 @@ class Runtime:
         self.published_at = time.monotonic()
 
     async def step(self) -> None:
-        """After each batch the agent took: apply it, and publish what changed. While the agent has a
-        backlog (catching up), publish at most every BACKLOG_PUBLISH seconds: the states in between are
-        transient, and building one can cost a whole rebuild of the fold (after an annulment or a
-        late fact), which coalesces this way."""
+        """After each batch the live reader handed over: apply it, and publish what changed. While
+        there is a backlog (catching up), publish at most every BACKLOG_PUBLISH seconds: the states
+        in between are transient, and building one can cost a refold (after an annulment or a late
+        fact), which coalesces this way."""
         async with self.lock:
             self.apply()
             since = time.monotonic() - (self.published_at or 0.0)
@@ -230,7 +230,7 @@ class Runtime:
 
     async def prepare(self) -> None:
         """Caught up: thaw the warm checkpoints the projector wants (projections.warm) on a thread,
-        outside the lock: the agent and the publisher go on meanwhile, and the next annulment or
+        outside the lock: the reader and the publisher go on meanwhile, and the next annulment or
         late fact refolds without a thaw. A change made meanwhile voids what it reaches. Called
         after each tick; the plan reads the checkpoints' positions only, and asks for a thaw after
         a refold used a warm one or a newer checkpoint came."""

@@ -5,12 +5,12 @@ Fields: index, count, pid; facts (distinct facts applied), pending (facts waitin
 buffer), latest (the latest event time applied); ready (tables restored, publishing); emitted (live
 derived events published by this worker), records_sent; published_at_s (seconds from the start of
 main_worker to when the current fact count was published); ready_at_s (to when the tables were
-restored and publishing began); first_record_at_s (to when the agent took its first record);
-received (records the agent took); unread {partition: records not read yet}; metrics_port (where
+restored and publishing began); first_record_at_s (to when the first record was read);
+received (records the live reader handed over); unread {partition: records not read yet}; metrics_port (where
 /metrics is served, None when HOTLINE_METRICS_PORT is unset); spent_s {apply, fold, publish:
 seconds; publications}; drain {facts, seconds}; lag_ms {n, p50, p99, max}: record timestamp to
-published, per fact read by the agent; arrival_lag_ms {n, p50, p99, max}: record timestamp to the
-agent's batch, the part of lag_ms spent before the worker had the record; and, when the worker was
+published, per fact read live; arrival_lag_ms {n, p50, p99, max}: record timestamp to the
+reading task's batch, the part of lag_ms spent before the worker had the record; and, when the worker was
 given a time T (HOTLINE_DIGEST_AS_OF), digest_as_of, digest = digest(snapshot(state_at(T), T)) and
 digest_facts, the number of facts that digest covers. The digest is computed when the worker is
 quiet (no fact for 0.3 s, nothing pending) and its fact count has changed, and only once the worker

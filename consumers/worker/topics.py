@@ -1,4 +1,5 @@
-"""The faust topics of a worker: the facts it reads and the derived and projection topics it writes.
+"""The faust topics of a worker: the derived and projection topics it writes (it reads the facts with
+kafka-python, live_facts.py).
 
 Values travel as raw bytes (msgspec JSON encoded and decoded here, in batches), not faust Records.
 The topics are created by consumers.kafka_log.ensure_topics, never by faust: faust would create them
@@ -10,7 +11,7 @@ from __future__ import annotations
 import faust
 
 from consumers.kafka_log import topic_name
-from schemas.topics import DERIVED, FACTS, PROJECTIONS
+from schemas.topics import DERIVED, PROJECTIONS
 
 # What a worker writes: every derived topic except admission decisions (the query API records those).
 WRITTEN = tuple(kind for kind in DERIVED if kind != "admission-decisions")
@@ -18,10 +19,6 @@ WRITTEN = tuple(kind for kind in DERIVED if kind != "admission-decisions")
 
 def _raw(app: faust.App, name: str) -> faust.TopicT:
     return app.topic(name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
-
-
-def facts_topic(app: faust.App, namespace: str) -> faust.TopicT:
-    return _raw(app, topic_name(FACTS, namespace))
 
 
 def output_topics(app: faust.App, namespace: str) -> dict[str, faust.TopicT]:

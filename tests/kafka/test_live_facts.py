@@ -1,0 +1,86 @@
+"""The worker's live reader (consumers/worker/live_facts.py) on the real broker: it hands over every
+record once, from the offsets it is given, with the record's partition, offset and timestamp, and
+knows each partition's end offset."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from kafka import KafkaProducer
+
+from consumers.worker import live_facts
+from consumers.worker.live_facts import LiveFacts, Record
+
+from .conftest import new_topic
+
+
+def produce(servers: str, topic: str, per_partition: dict[int, int]) -> float:
+    """`n` records b'p{partition}-{i}' on each partition; returns the time just before sending."""
+    producer = KafkaProducer(bootstrap_servers=servers, acks="all")
+    sent_at = time.time()
+    for partition, n in per_partition.items():
+        for i in range(n):
+            producer.send(topic, value=b"p%d-%d" % (partition, i), partition=partition)
+    producer.flush()
+    producer.close()
+    return sent_at
+
+
+async def take_all(live: LiveFacts, n: int, timeout: float = 30) -> list[Record]:
+    live.start(asyncio.get_running_loop())
+    taken: list[Record] = []
+    try:
+        while len(taken) < n:
+            taken += await asyncio.wait_for(live.take(), timeout)
+        await asyncio.sleep(0.5)  # anything more would come now
+        while not live._queue.empty():
+            taken += live._queue.get_nowait()
+    finally:
+        live.stop()
+    return taken
+
+
+def test_every_record_from_the_given_offsets_once(kafka_broker: str) -> None:
+    topic = new_topic(kafka_broker, "facts", 3)
+    sent_at = produce(kafka_broker, topic, {0: 5, 1: 3, 2: 0})
+    # partition 0 from offset 2 (the drain held 0 and 1), partition 1 from its start, 2 is empty
+    live = LiveFacts(kafka_broker, topic, {0: 2})
+    taken = asyncio.run(take_all(live, 6))
+
+    assert sorted((p, o, v) for p, o, v, _ in taken) == [
+        (0, 2, b"p0-2"),
+        (0, 3, b"p0-3"),
+        (0, 4, b"p0-4"),
+        (1, 0, b"p1-0"),
+        (1, 1, b"p1-1"),
+        (1, 2, b"p1-2"),
+    ]
+    assert all(sent_at - 1 <= t <= time.time() for _, _, _, t in taken)  # the record's own timestamp
+    assert live.next == {0: 5, 1: 3}
+    assert live.highwaters == {0: 5, 1: 3, 2: 0}
+    assert live.failures == 0
+
+
+def test_a_full_queue_stops_the_fetching_until_the_loop_takes(kafka_broker: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    topic = new_topic(kafka_broker, "facts", 1)
+    produce(kafka_broker, topic, {0: 30})
+    monkeypatch.setattr(live_facts, "BATCH", 10)
+    monkeypatch.setattr(live_facts, "HELD", 1)
+
+    async def run() -> tuple[int, list[Record]]:
+        live = LiveFacts(kafka_broker, topic, {})
+        live.start(asyncio.get_running_loop())
+        try:
+            await asyncio.sleep(3)  # the reader polls one batch, then waits for the loop
+            held = sum(len(batch) for batch in list(live._queue._queue))  # type: ignore[attr-defined]
+            taken: list[Record] = []
+            while len(taken) < 30:
+                taken += await asyncio.wait_for(live.take(), 30)
+            return held, taken
+        finally:
+            live.stop()
+
+    held, taken = asyncio.run(run())
+    assert held == 10
+    assert [o for _, o, _, _ in taken] == list(range(30))
