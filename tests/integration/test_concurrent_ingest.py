@@ -16,7 +16,8 @@ import pytest
 
 from consumers.embedded import DecisionNotRecorded, Hotline
 from domain.policy import load_policy
-from producers.ingest import IngestReport, IngestStopped, _Line, ingest_files, land, write_rejects
+from producers.ingest import IngestReport, IngestStopped, _Line, ingest_files, land
+from producers.rejects_file import RejectsFile
 from producers.validate import Rejection, parse_lines
 from schemas.codec import to_msgpack
 from schemas.derived import CallRequest
@@ -272,8 +273,10 @@ def test_past_the_busy_timeout_check_and_ingest_fail_with_one_clear_error(
 def test_the_rejects_file_belongs_to_the_run(tmp_path: Path) -> None:
     out = tmp_path / "run.rejects.jsonl"
     first = [Rejection(file="a", line=i, field=None, reason="bad", raw="x") for i in (1, 2, 3)]
-    write_rejects(out, first)
-    write_rejects(out, first[:1])
+    for run in (first, first[:1]):
+        with RejectsFile(out, ["a"]) as rejects:
+            for rejection in run:
+                rejects.add(rejection)
     assert [json.loads(line)["line"] for line in out.read_text().splitlines()] == [1]
 
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from producers.ingest import ingest_files, write_rejects
+from producers.ingest import ingest_files
+from producers.rejects_file import RejectsFile
 from producers.validate import NOT_UTF8, Rejection
 from storage.log import EmbeddedLog
 
@@ -133,7 +134,9 @@ def test_references_resolve_across_the_whole_batch_whatever_the_line_order(tmp_p
 def test_rejects_file_lists_each_bad_line(tmp_path: Path) -> None:
     _, rejected = ingest(tmp_path, ["{not json", *GOOD, '{"type":"nope"}'])
     out = tmp_path / "rejects.jsonl"
-    write_rejects(out, rejected)
+    with RejectsFile(out, [r.file for r in rejected]) as rejects:
+        for rejection in rejected:
+            rejects.add(rejection)
     rows = [msgspec.json.decode(line) for line in out.read_bytes().splitlines()]
     assert [row["line"] for row in rows] == [1, 5]
     assert all(row["reason"] for row in rows)
