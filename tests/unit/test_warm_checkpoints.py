@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-import projections.projector
+import projections.checkpointed
 from projections.projector import Projector
 from projections.timeline import MemoryCheckpoints, Spacing
 from schemas.codec import normalise
@@ -50,7 +50,7 @@ def test_an_annulment_refolds_from_the_warm_checkpoint_unthawed(monkeypatch: pyt
     (warm,) = p.warm.held.values()
     # the newest checkpoint 25 days before the last call (2025-03-30 17:19 +08:00): March 5 or so
     assert t("2025-03-04T00:00") <= warm.position[0] < t("2025-03-05T17:19")
-    monkeypatch.setattr(projections.projector, "newest_sound", no_thaw)
+    monkeypatch.setattr(projections.checkpointed, "newest_sound", no_thaw)
     p.add([normalise(annul("R1", "2025-04-09T10:00", id="annul-R1"))])
     assert in_force(p, "account", "a1", "2025-04-01") == []  # void from the start
     assert in_force(p, "number", "+8613415323691", "2025-04-01") == []
