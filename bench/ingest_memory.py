@@ -1,4 +1,5 @@
-"""Peak memory of `hotline ingest` on a big file: it streams, so its RSS must not grow with the file.
+"""Peak memory of `hotline ingest` (and, with --produce, `hotline produce`) on a big file: they
+stream, so their RSS must not grow with the file.
 
 Writes a JSON Lines file of valid facts of the given size (default 1 GB) to bench/out/: one
 producers.synthetic stream, repeated, each copy with every key (fact ids, accounts, companies,
@@ -6,7 +7,12 @@ barcodes... every field typed `Id`) given its own suffix, so each copy is a worl
 lines all land. Then runs `hotline ingest FILE --log LOG` on a new log, in a child process, and prints
 its peak RSS (by /usr/bin/time) and its rate in lines/s.
 
-Run: .venv/bin/python bench/ingest_memory.py [--mb 1024] [--keep]   (target: peak RSS <= 300 MiB for 1 GB)
+With --produce, the same file is published to Kafka (the broker of $HOTLINE_KAFKA_BOOTSTRAP, a fresh
+namespace dropped afterwards) by `hotline produce`, and, as the peer, by the previous design: the
+file read whole and published as one batch (`FactPublisher.publish_sources([read_source(FILE)])`).
+
+Run: .venv/bin/python bench/ingest_memory.py [--mb 1024] [--keep] [--produce]
+(target: peak RSS <= 300 MiB for 1 GB)
 """
 
 from __future__ import annotations
@@ -71,11 +77,10 @@ def write_corpus(path: Path, size: int) -> int:
     return lines
 
 
-def ingest(source: Path, log: Path) -> tuple[subprocess.CompletedProcess[str], float]:
-    """Run `hotline ingest` in a child process: its outcome and peak RSS in MiB, measured by
-    /usr/bin/time. getrusage of the children would report at least this process's own peak (the
-    corpus generator's): Linux counts the memory a child shares with its parent before its exec."""
-    command = [str(HOTLINE), "ingest", str(source), "--log", str(log)]
+def peak(command: list[str]) -> tuple[subprocess.CompletedProcess[str], float]:
+    """Run `command` in a child process: its outcome and peak RSS in MiB, measured by /usr/bin/time.
+    getrusage of the children would report at least this process's own peak (the corpus
+    generator's): Linux counts the memory a child shares with its parent before its exec."""
     if not TIME.exists():
         run = subprocess.run(command, capture_output=True, text=True)
         print("(no /usr/bin/time: the peak below is at least this process's own)")
@@ -87,10 +92,49 @@ def ingest(source: Path, log: Path) -> tuple[subprocess.CompletedProcess[str], f
         return run, int(peak.read().split()[-1]) / 1024  # KiB
 
 
+#: The previous `hotline produce`: every file read whole, then published as one batch.
+WHOLE = """import sys
+from pathlib import Path
+from producers.kafka_producer import FactPublisher
+from producers.sources import read_source
+with FactPublisher(None, sys.argv[2], role="any") as publisher:
+    print(publisher.publish_sources([read_source(Path(sys.argv[1]))]).summary())
+"""
+
+
+def produce(source: Path, lines: int, mb: int) -> None:
+    from kafka.admin import KafkaAdminClient
+
+    from consumers.kafka_log import bootstrap, ensure_topics
+
+    for label, command in (
+        ("hotline produce (streamed)", [str(HOTLINE), "produce", str(source)]),
+        ("previous design (whole file, one batch)", [sys.executable, "-c", WHOLE, str(source)]),
+    ):
+        namespace = f"benchmem{time.monotonic_ns() % 10**8}"
+        ensure_topics(bootstrap(), namespace)
+        if command[0] == str(HOTLINE):
+            command += ["--namespace", namespace]
+        else:
+            command.append(namespace)
+        started = time.perf_counter()
+        run, peak_mib = peak(command)
+        took = time.perf_counter() - started
+        print(run.stdout.strip().splitlines()[-1] if run.stdout.strip() else run.stderr.strip()[-500:])
+        print(f"{label}: exit {run.returncode}, {took:.0f}s, {lines / took:,.0f} lines/s, "
+              f"peak RSS {peak_mib:,.0f} MiB for {mb:,} MiB of input")  # fmt: skip
+        admin = KafkaAdminClient(bootstrap_servers=bootstrap())
+        try:
+            admin.delete_topics([t for t in admin.list_topics() if t.startswith(f"{namespace}.")])
+        finally:
+            admin.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mb", type=int, default=1024, help="size of the file in MiB (default 1024)")
     parser.add_argument("--keep", action="store_true", help="keep the file and the log in bench/out/")
+    parser.add_argument("--produce", action="store_true", help="also publish it to Kafka (see above)")
     args = parser.parse_args()
     OUT.mkdir(exist_ok=True)
     source, log = OUT / f"ingest-memory-{args.mb}mb.jsonl", OUT / f"ingest-memory-{args.mb}mb.db"
@@ -101,11 +145,13 @@ def main() -> None:
     for stale in (log, log.with_name(log.name + "-wal"), log.with_name(log.name + "-shm")):
         stale.unlink(missing_ok=True)
     started = time.perf_counter()
-    run, peak_mib = ingest(source, log)
+    run, peak_mib = peak([str(HOTLINE), "ingest", str(source), "--log", str(log)])
     took = time.perf_counter() - started
     print(run.stdout.strip().splitlines()[-1] if run.stdout.strip() else run.stderr.strip())
     print(f"hotline ingest: exit {run.returncode}, {took:.0f}s, {lines / took:,.0f} lines/s, "
           f"peak RSS {peak_mib:,.0f} MiB for {args.mb:,} MiB of input")  # fmt: skip
+    if args.produce:
+        produce(source, lines, args.mb)
     if not args.keep:
         rejects = source.with_name(source.name + ".rejects.jsonl")
         for made in (

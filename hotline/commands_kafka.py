@@ -50,7 +50,8 @@ def produce(
         report = guard_kafka(lambda: main_produce(files, source, servers, namespace, store))
     except PublishError as e:
         fail(str(e))
-    render.rejections(report.rejected, where=" (all on the rejects topic)")
+    shown = len(report.rejected) + report.more_rejections
+    render.rejections(report.rejected, where=" (all on the rejects topic)", total=shown)
     render.console.print(render.safe(report.summary()))
     if report.rejected:
         raise typer.Exit(REFUSED_LINES)

@@ -166,7 +166,7 @@ def land(
 
 
 def _land_window(
-    log: EmbeddedLog, lines: list[_Line], waiting: Waiting, part: int, report: IngestReport
+    log: EmbeddedLog, lines: list[_Line], waiting: Waiting[_Line], part: int, report: IngestReport
 ) -> None:
     """Land a window; set aside what waits; then land what it released (and what that released...),
     and judge the lines pushed past the waiting cap."""
@@ -199,7 +199,7 @@ def ingest_files(
     Raises IngestStopped when a part could not be written."""
     part = part or PART  # read at call time, like WAITING: a test may set them small
     report = IngestReport(sink=refused)
-    waiting = Waiting(WAITING)
+    waiting: Waiting[_Line] = Waiting(WAITING)
     received, bounds = datetime.now(UTC), EventTimeBounds.from_env()  # one clock for the whole run
     try:
         for path in paths:

@@ -1,5 +1,6 @@
-"""The pieces of a streaming ingest (producers.ingest): a file read a window of lines at a time, and
-the lines kept waiting for a key that a later line of the run may introduce."""
+"""The pieces of a streaming ingest (producers.ingest) and a streaming produce (producers.produce_files):
+a file read a window of lines at a time, and the lines kept waiting for a key that a later line of
+the run may introduce."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
 from pathlib import Path
+from typing import Generic, Protocol, TypeVar
 
 import msgspec
 
@@ -19,6 +21,16 @@ from schemas.facts import Fact
 
 #: What a line waits for: (entity kind, key), e.g. ("account", "A1").
 Need = tuple[str, str]
+
+
+class Carrying(Protocol):
+    """A line of a run, as anything that holds its parsed fact (an ingest's `_Line`, a Candidate)."""
+
+    @property
+    def fact(self) -> Fact: ...
+
+
+L = TypeVar("L", bound=Carrying)
 
 
 @dataclass(slots=True)
@@ -36,7 +48,7 @@ def _raw(fact: Fact) -> str:
     return msgspec.json.encode(fact).decode()
 
 
-def introductions(lines: Iterable[_Line]) -> dict[Need, datetime]:
+def introductions(lines: Iterable[Carrying]) -> dict[Need, datetime]:
     """(kind, key) -> the earliest event time at which one of `lines` introduces it."""
     out: dict[Need, datetime] = {}
     for item in lines:
@@ -57,7 +69,7 @@ def unknown_keys(fact: Fact, on_log: dict[str, dict[str, datetime]], known: Cont
     return out
 
 
-class Waiting:
+class Waiting(Generic[L]):
     """Lines naming a key nothing has introduced yet, oldest first, each with the keys it still needs.
 
     At most `cap` lines wait: past it the oldest is handed back to be judged at once (refused, unless
@@ -66,7 +78,7 @@ class Waiting:
 
     def __init__(self, cap: int) -> None:
         self.cap = cap
-        self._lines: OrderedDict[int, tuple[_Line, list[Need]]] = OrderedDict()  # O(1) pop of the oldest
+        self._lines: OrderedDict[int, tuple[L, list[Need]]] = OrderedDict()  # O(1) pop of the oldest
         self._by_need: dict[Need, list[int]] = {}  # may name lines gone past the cap: skipped, then compacted
         self._gone = 0
         self._next = 0
@@ -74,7 +86,7 @@ class Waiting:
     def __len__(self) -> int:
         return len(self._lines)
 
-    def add(self, item: _Line, needs: set[Need]) -> list[_Line]:
+    def add(self, item: L, needs: set[Need]) -> list[L]:
         """Keep `item` until `needs` are introduced; returns the oldest lines pushed past the cap."""
         seq, self._next = self._next, self._next + 1
         self._lines[seq] = (item, list(needs))
@@ -93,7 +105,7 @@ class Waiting:
             self._gone = 0
         return evicted
 
-    def released_by(self, landed: Iterable[_Line]) -> list[_Line]:
+    def released_by(self, landed: Iterable[Carrying]) -> list[L]:
         """The waiting lines that need nothing more now that `landed` are on the log, oldest first."""
         ready = []
         for need in introductions(landed):
@@ -105,7 +117,7 @@ class Waiting:
                     ready.append(seq)
         return [self._lines.pop(seq)[0] for seq in sorted(ready)]
 
-    def drain(self, size: int) -> Iterator[list[_Line]]:
+    def drain(self, size: int) -> Iterator[list[L]]:
         """Every line still waiting, oldest first, `size` at a time (the run has ended): each part is
         let go of once judged."""
         self._by_need.clear()

@@ -35,7 +35,8 @@ handed over are full ones (few requests, few GIL hand-overs to the sender thread
 end of each publish sends the rest at once, so no publish waits for the linger.
 
 Where it lives: this module is the entry point (`main_produce`, and every name callers import from
-here); the publisher is producers.publish_facts, the checks of steps 1-3 producers.publish_checks,
+here); files are published a window at a time by producers.produce_files; the publisher is
+producers.publish_facts, the checks of steps 1-3 producers.publish_checks,
 the index producers.publish_index, the Kafka producer producers.publish_connection, the partition
 cache producers.publish_partitions, the pause of the garbage collector producers.publish_speed, the
 report and the error producers.publish_report.
@@ -45,11 +46,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from producers.produce_files import produce_files
 from producers.publish_checks import ROLES, as_source
 from producers.publish_checks import parse_source as _parse_lines
 from producers.publish_facts import FactPublisher
 from producers.publish_report import PublishError, PublishReport
-from producers.sources import SourceError, read_source
+from producers.sources import SourceError, check_source
 from storage.keystore import KeyStore
 
 __all__ = [
@@ -70,15 +72,17 @@ def main_produce(
     namespace: str | None = None,
     keys: KeyStore | None = None,
 ) -> PublishReport:
-    """`hotline produce FILE... --as crm|callcentre|any`: every file is read (CSV converted) before
-    anything is published, then all of them go as one batch. Raises PublishError (one clear line)
-    for a file that cannot be read, an unknown role, an unreachable broker or a failed delivery.
-    `keys`: a sealed line's key store: facts are published sealed (docs/privacy.md)."""
+    """`hotline produce FILE... --as crm|callcentre|any`: every file is checked, then read (CSV
+    converted) and published a window of lines at a time (producers.produce_files: a line may still
+    name an entity a later line introduces). Raises PublishError (one clear line) for a file that
+    cannot be read, an unknown role, an unreachable broker or a failed delivery. `keys`: a sealed
+    line's key store: facts are published sealed (docs/privacy.md)."""
     if crm_or_callcentre not in ROLES:
         raise PublishError(f"unknown producer {crm_or_callcentre!r}: use one of {', '.join(ROLES)}")
     try:
-        sources = [read_source(path) for path in paths]
+        for path in paths:
+            check_source(path)  # before the broker is asked anything
+        with FactPublisher(servers, namespace, role=crm_or_callcentre, keys=keys) as publisher:
+            return produce_files(publisher, paths)
     except SourceError as err:
         raise PublishError(str(err)) from None
-    with FactPublisher(servers, namespace, role=crm_or_callcentre, keys=keys) as publisher:
-        return publisher.publish_sources(sources)

@@ -49,10 +49,11 @@ class Candidate:
     fact: Fact
     value: bytes  # the record value: the normalised fact's JSON
     lines: list[bytes] | None = None  # the source's lines, to quote the line as it was sent
+    first: int = 1  # the number of lines[0]
 
     def rejection(self, field: str | None, reason: str) -> Rejection:
         raw = (
-            self.lines[self.line - 1].decode("utf-8", "replace").rstrip("\r\n")
+            self.lines[self.line - self.first].decode("utf-8", "replace").rstrip("\r\n")
             if self.lines
             else self.value.decode()
         )
@@ -80,13 +81,13 @@ def as_source(
 def parse_source(source: Source) -> tuple[list[tuple[int, Fact]], list[Rejection]]:
     """The facts of a source's lines, with their line numbers, and the refused lines."""
     try:
-        return parse_lines(source.lines, source.name)
+        return parse_lines(source.lines, source.name, first=source.first)
     except UnicodeDecodeError:
         # msgspec raises this (not a DecodeError) on a line that is not UTF-8: refuse such lines
         # and parse the rest again; the fast path never pays for the check.
         lines = list(source.lines)
-        refused = screen_utf8(lines, source.name)
-        parsed, rejected = parse_lines(lines, source.name)
+        refused = screen_utf8(lines, source.name, source.first)
+        parsed, rejected = parse_lines(lines, source.name, first=source.first)
         return parsed, sorted(refused + rejected, key=lambda r: r.line)
 
 
@@ -118,8 +119,9 @@ def parse_batch(
     narrowed = types if allowed is None else types & allowed
     for source in sources:
         lines: list[bytes] | None
+        first = 1
         if isinstance(source, Source):
-            name, lines = source.name, source.lines
+            name, lines, first = source.name, source.lines, source.first
             parsed, rejected = parse_source(source)
             rejected = source.rejected + rejected
         else:
@@ -128,7 +130,7 @@ def parse_batch(
         report.read += len(parsed) + len({r.line for r in rejected})
         report.rejected += rejected
         for line, fact in parsed:
-            c = Candidate(name, line, fact, fact_to_json(fact), lines)
+            c = Candidate(name, line, fact, fact_to_json(fact), lines, first)
             if type(fact) in narrowed:
                 out.append(c)
             elif type(fact) in types:

@@ -176,11 +176,33 @@ class FactPublisher:
         report = PublishReport(facts_topic=self.facts_topic, rejects_topic=self.rejects_topic)
         with self._lock, gc_paused():
             started = time.perf_counter()
-            candidates = parse_batch(sources, report, self.role, allowed, sender)
-            if self.keys is not None:  # compared, indexed and sent as the topic holds them
-                candidates = sealed_candidates(candidates, self.keys)
+            candidates = self.checked(sources, report, allowed, sender)
+            self.land(candidates, report, [source_name(s) for s in sources], started)
+        return report
+
+    def checked(
+        self,
+        sources: Sequence[BatchSource],
+        report: PublishReport,
+        allowed: frozenset[type[Fact]] | None = None,
+        sender: str = "",
+    ) -> list[Candidate]:
+        """Steps 1 and 2: the facts of `sources` this producer may send, as they will be sent (sealed
+        on a sealed line); what is refused goes to `report.rejected`."""
+        candidates = parse_batch(sources, report, self.role, allowed, sender)
+        if self.keys is not None:  # compared, indexed and sent as the topic holds them
+            candidates = sealed_candidates(candidates, self.keys)
+        return candidates
+
+    def land(
+        self, candidates: list[Candidate], report: PublishReport, names: Sequence[str], started: float
+    ) -> list[Candidate]:
+        """Steps 3 and 4 over `candidates` as one batch, then send them and `report`'s rejections
+        (`names`: the inputs in order, for the order of the rejections). Returns the candidates on
+        the topic now (sent, or there already)."""
+        with self._lock, gc_paused():
             candidates = self._admit(candidates, report)
-            order = {name: i for i, name in enumerate(source_name(s) for s in sources)}
+            order = {name: i for i, name in enumerate(names)}
             report.rejected.sort(key=lambda r: (order.get(r.file, 0), r.line))  # as they were sent
             report.check_seconds = since(started)
             started = time.perf_counter()
@@ -194,7 +216,7 @@ class FactPublisher:
                 report.send_seconds = since(started)
         if self.metrics is not None:
             self.metrics.batch(report.accepted, report.duplicates, report.rejected)
-        return report
+        return candidates
 
     def send_valid(self, facts: Sequence[Fact]) -> int:
         """Publish facts already checked (by `publish`'s checks or a trusted upstream), without any

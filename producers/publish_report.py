@@ -24,6 +24,9 @@ class PublishReport:
     published: int = 0  # facts sent and acknowledged now
     duplicates: int = 0  # facts already on the topic, or repeated in the batch: not sent again
     rejected: list[Rejection] = field(default_factory=list)  # one per (line, reason)
+    # A streamed run (producers.produce_files) keeps the first rejections only; these count the rest.
+    more_rejections: int = 0
+    more_lines: int = 0
     rejects_published: int = 0  # rejection records acknowledged on the rejects topic
     check_seconds: float = 0.0
     send_seconds: float = 0.0  # sending and the final flush
@@ -35,11 +38,11 @@ class PublishReport:
 
     @property
     def rejected_lines(self) -> int:
-        return len({(r.file, r.line) for r in self.rejected})
+        return len({(r.file, r.line) for r in self.rejected}) + self.more_lines
 
     def summary(self) -> str:
         return (
             f"{self.read} read: {self.published} facts published to {self.facts_topic}, "
             f"{self.duplicates} already there, {self.rejected_lines} lines rejected "
-            f"({len(self.rejected)} reasons on {self.rejects_topic})"
+            f"({len(self.rejected) + self.more_rejections} reasons on {self.rejects_topic})"
         )

@@ -44,8 +44,9 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
+from itertools import islice
 from pathlib import Path
-from typing import Any, Literal
+from typing import IO, Any, Literal
 
 import msgspec
 import msgspec.inspect as mi
@@ -66,12 +67,13 @@ class SourceError(Exception):
 @dataclass
 class Source:
     """One input: its name (used in rejections and reject keys), its JSON lines (index i is line
-    i + 1; blank lines stand for lines that are not facts, e.g. a CSV header) and the lines already
-    refused while reading."""
+    i + first; blank lines stand for lines that are not facts, e.g. a CSV header) and the lines
+    already refused while reading. `first` > 1: a window further into a file (producers.windows)."""
 
     name: str
     lines: list[bytes]
     rejected: list[Rejection] = field(default_factory=list)
+    first: int = 1
 
 
 def read_source(path: Path) -> Source:
@@ -81,6 +83,37 @@ def read_source(path: Path) -> Source:
     if path.suffix.lower() == ".csv":
         return csv_source(data, str(path))
     return jsonl_source(data, str(path))
+
+
+def check_source(path: Path) -> None:
+    """Raise SourceError for a file that cannot be read as a whole, reading it once if it is a CSV:
+    a streamed run checks every file before it publishes anything, as a run that reads them whole."""
+    if not path.is_file():
+        raise SourceError(f"{path}: no such file")
+    if path.suffix.lower() == ".csv":
+        with path.open(encoding="utf-8-sig", newline="") as text:
+            check_csv(text, str(path))
+
+
+def source_windows(path: Path, size: int) -> Iterator[Source]:
+    """The file as `read_source` reads it, `size` lines at a time: what a big file costs in memory
+    is one window. `check_source` it first."""
+    name = str(path)
+    if path.suffix.lower() == ".csv":
+        with path.open(encoding="utf-8-sig", newline="") as text:
+            yield from csv_windows(text, name, size)
+        return
+    with path.open("rb") as stream:
+        first = 1
+        while chunk := list(islice(stream, size)):
+            lines = [line[:-1] if line.endswith(b"\n") else line for line in chunk]
+            window = Source(name, lines, first=first)
+            try:
+                b"".join(chunk).decode("utf-8")
+            except UnicodeDecodeError:
+                window.rejected = screen_utf8(lines, name, first)
+            yield window
+            first += len(chunk)
 
 
 def jsonl_source(data: bytes, name: str) -> Source:
@@ -97,7 +130,7 @@ def jsonl_source(data: bytes, name: str) -> Source:
     return source
 
 
-def screen_utf8(lines: list[bytes], name: str) -> list[Rejection]:
+def screen_utf8(lines: list[bytes], name: str, first: int = 1) -> list[Rejection]:
     """Replace each line that is not UTF-8 by a blank one (keeping the numbering) and refuse it."""
     rejected = []
     for i, line in enumerate(lines):
@@ -106,7 +139,7 @@ def screen_utf8(lines: list[bytes], name: str) -> list[Rejection]:
         except UnicodeDecodeError as err:
             raw = line.decode("utf-8", "replace").rstrip("\r\n")
             reason = f"not valid UTF-8 (byte {err.start + 1} of the line); send UTF-8 text"
-            rejected.append(Rejection(file=name, line=i + 1, field=None, reason=reason, raw=raw))
+            rejected.append(Rejection(file=name, line=i + first, field=None, reason=reason, raw=raw))
             lines[i] = b""
     return rejected
 
@@ -116,7 +149,33 @@ def csv_source(data: bytes, name: str) -> Source:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         raise SourceError(f"{name}: not UTF-8 (byte {err.start + 1}); save the CSV as UTF-8") from None
-    reader = csv.reader(io.StringIO(text, newline=""))
+    return next(csv_windows(io.StringIO(text, newline=""), name, size=None))
+
+
+def csv_windows(text: IO[str], name: str, size: int | None) -> Iterator[Source]:
+    """The CSV rows of `text` as JSON lines, `size` lines at a time (None: one window); a window
+    may run past `size` by the blank lines a multi-line record spans."""
+    reader = csv.reader(text)
+    header = _header(reader, name)
+    window = Source(name, [b""])  # line 1, the header, is not a fact
+    for start, row in _rows(reader, name):
+        if size is not None and len(window.lines) >= size:
+            yield window
+            window = Source(name, [], first=window.first + len(window.lines))
+        window.lines += [b""] * (start - window.first - len(window.lines))  # blank, multi-line records
+        if len(row) > len(header):
+            reason = f"{len(row)} cells, but the header has {len(header)} columns"
+            raw = ",".join(row)
+            window.rejected.append(Rejection(file=name, line=start, field=None, reason=reason, raw=raw))
+            window.lines.append(b"")
+        elif any(row):
+            window.lines.append(msgspec.json.encode(row_to_object(header, row)))
+        else:
+            window.lines.append(b"")
+    yield window
+
+
+def _header(reader: Any, name: str) -> list[str]:
     try:
         header = [cell.strip() for cell in next(reader, [])]
     except csv.Error as err:
@@ -126,19 +185,20 @@ def csv_source(data: bytes, name: str) -> Source:
     if len(set(header)) != len(header):
         twice = sorted({c for c in header if header.count(c) > 1})
         raise SourceError(f"{name}: the header names a column twice: {', '.join(twice)}")
-    source = Source(name, [b""])  # line 1, the header, is not a fact
-    for start, row in _rows(reader, name):
-        source.lines += [b""] * (start - 1 - len(source.lines))  # blank and multi-line records
-        if len(row) > len(header):
-            reason = f"{len(row)} cells, but the header has {len(header)} columns"
-            raw = ",".join(row)
-            source.rejected.append(Rejection(file=name, line=start, field=None, reason=reason, raw=raw))
-            source.lines.append(b"")
-        elif any(row):
-            source.lines.append(msgspec.json.encode(row_to_object(header, row)))
-        else:
-            source.lines.append(b"")
-    return source
+    return header
+
+
+def check_csv(text: IO[str], name: str) -> None:
+    """Raise SourceError for what stops a whole CSV file (not UTF-8, no `type` column, a broken
+    quote), reading it once without converting a row: a streamed file is refused before any of it
+    is published, as a file read whole is."""
+    try:
+        reader = csv.reader(text)
+        _header(reader, name)
+        for _ in _rows(reader, name):
+            pass
+    except UnicodeDecodeError as err:
+        raise SourceError(f"{name}: not UTF-8 ({err.reason}); save the CSV as UTF-8") from None
 
 
 def _rows(reader: Any, name: str) -> Iterator[tuple[int, list[str]]]:

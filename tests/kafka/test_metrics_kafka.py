@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -65,12 +66,10 @@ def test_worker_reports_lag_per_partition_until_caught_up(
     creds = Credentials(tmp_path)
     facts = generate(seed=4, companies=80, engineers=800, months=2)
     distinct = len({fact.id for fact in facts})
-    publish(kafka_broker, namespace, facts)
     env = {
         **os.environ,
         "HOTLINE_METRICS_PORT": "0",
         "HOTLINE_TOKENS": str(creds.store.path),
-        "HOTLINE_WORKER_DRAIN": "0",  # the agent reads everything: the lag shrinks while we watch
         "PYTHONUNBUFFERED": "1",
     }
     datadir = tmp_path / "worker"
@@ -91,6 +90,13 @@ def test_worker_reports_lag_per_partition_until_caught_up(
             port = (read_status(datadir / "status.json") or {}).get("metrics_port")
             time.sleep(0.05)
         assert port is not None
+        # The whole backlog written while the worker is stopped: it then reads it 5,000 records at
+        # a time, and the gauge shows what it has not read yet while we watch.
+        proc.send_signal(signal.SIGSTOP)
+        try:
+            publish(kafka_broker, namespace, facts)
+        finally:
+            proc.send_signal(signal.SIGCONT)
         while time.monotonic() < deadline:
             assert proc.poll() is None, (tmp_path / "worker.log").read_text()[-3000:]
             got = scrape(port, reader)
