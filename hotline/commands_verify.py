@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from consumers.embedded import DEFAULT_LOG
-from hotline import render
+from hotline import render, signed_heads
 from hotline.errors import OperatorError, guard_kafka, guarded
 from hotline.opening import open_log
 from hotline.options import Json, LogOption, Namespace, Servers
@@ -31,6 +32,19 @@ def verify(
     servers: Servers = None,
     namespace: Namespace = None,
     json: Json = False,
+    sign: Annotated[
+        Path | None,
+        typer.Option(help="Ed25519 private key (PEM): when intact, sign the heads into --statement."),
+    ] = None,
+    statement: Annotated[
+        Path | None, typer.Option(help="Where --sign writes the signed heads, or what --against reads.")
+    ] = None,
+    against: Annotated[
+        Path | None,
+        typer.Option(
+            help="Ed25519 public key (PEM): check that the log still has the heads --statement signed."
+        ),
+    ] = None,
 ) -> None:
     """Check that no fact or admission decision was altered, removed or reordered since it was written.
 
@@ -40,7 +54,13 @@ def verify(
     the chain of each producer that wrote there and its head, and the records that carry no link.
     Exit status: 0 every chain intact; 4 a chain is broken, one line names the table (or partition)
     and the first record that no longer fits; 2 an operator mistake; 1 an internal error.
+
+    --sign KEY --statement FILE writes the heads signed with an Ed25519 key, an anchor kept outside
+    the log; --against PUB --statement FILE checks, besides the chains, that the record at each
+    signed end offset still has the signed head (4 when not: the log was rewritten up to there).
     """
+    if (sign or against) and (statement is None or from_kafka or (sign and against)):
+        raise OperatorError("--sign or --against needs --statement FILE, one of them, and the embedded log")
     if from_kafka:
         verify_kafka(servers, namespace, json)
         return
@@ -67,6 +87,10 @@ def verify(
             if v.first_break is not None
         ]
     )
+    if sign is not None and statement is not None:
+        signed_heads.sign_verdicts(verdicts, sign, statement)
+    if against is not None and statement is not None:
+        _tampered(signed_heads.check_log(hl.log.db, against, statement))
 
 
 def _tampered(breaks: list[str]) -> None:

@@ -216,3 +216,16 @@ def head_upto(db: sqlite3.Connection, upto_offset: int | None) -> tuple[int, int
         return int(records), int(end), GENESIS
     row = db.execute("SELECT link FROM facts WHERE offset = ?", (end,)).fetchone()
     return int(records), int(end), GENESIS if row is None or row[0] is None else bytes(row[0])
+
+
+def link_at(db: sqlite3.Connection, table: str, offset: int) -> tuple[int, bytes | None]:
+    """(records up to `offset`, the stored link of the record at `offset`; None if there is none):
+    what a signed head (storage.signed_head) is compared with. Offset 0, before the first record:
+    the genesis link."""
+    (records,) = db.execute(f"SELECT COUNT(*) FROM {table} WHERE offset <= ?", (offset,)).fetchone()
+    if offset == 0:
+        return int(records), GENESIS
+    if not has_links(db, table):
+        return int(records), None
+    row = db.execute(f"SELECT link FROM {table} WHERE offset = ?", (offset,)).fetchone()
+    return int(records), None if row is None or row[0] is None else bytes(row[0])
