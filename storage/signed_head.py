@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -83,24 +84,23 @@ def _message(statement: HeadStatement) -> bytes:
 
 
 def _private_key(path: Path) -> Ed25519PrivateKey:
-    try:
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-    except OSError as e:
-        raise StatementError(f"{path}: cannot read the signing key ({e.strerror})") from None
-    except (ValueError, TypeError) as e:
-        raise StatementError(f"{path}: not an unencrypted PEM private key ({e})") from None
+    key = _pem(path, "signing key", lambda data: serialization.load_pem_private_key(data, password=None))
     if not isinstance(key, Ed25519PrivateKey):
         raise StatementError(f"{path}: not an Ed25519 key (openssl genpkey -algorithm ed25519)")
     return key
 
 
 def _public_key(path: Path) -> Ed25519PublicKey:
-    try:
-        key = serialization.load_pem_public_key(path.read_bytes())
-    except OSError as e:
-        raise StatementError(f"{path}: cannot read the public key ({e.strerror})") from None
-    except (ValueError, TypeError) as e:
-        raise StatementError(f"{path}: not a PEM public key ({e})") from None
+    key = _pem(path, "public key", serialization.load_pem_public_key)
     if not isinstance(key, Ed25519PublicKey):
         raise StatementError(f"{path}: not an Ed25519 public key")
     return key
+
+
+def _pem(path: Path, what: str, load: Callable[[bytes], object]) -> object:
+    try:
+        return load(path.read_bytes())
+    except OSError as e:
+        raise StatementError(f"{path}: cannot read the {what} ({e.strerror})") from None
+    except (ValueError, TypeError) as e:
+        raise StatementError(f"{path}: not an unencrypted PEM {what} ({e})") from None
