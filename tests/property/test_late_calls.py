@@ -1,9 +1,10 @@
-"""Late calls applied where the fold stands (projections.late) leave exactly the state of the fold.
+"""Late facts applied where the fold stands (projections.late) leave exactly the state of the fold.
 
 Not only the views: the whole frozen state (detector histories, calls, counters, everything a
 checkpoint holds) must equal `project()`'s, dict order aside, so that nothing a later fact reads can
-differ. The facts arrive in event order one batch at a time, except some calls held back and sent
-a few batches late; reads, deadline clocks and checkpoints happen in between.
+differ. The facts arrive in event order one batch at a time, except some calls, case facts and
+installations held back and sent a few batches late; reads, deadline clocks and checkpoints happen
+in between.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from schemas import facts as f
 from tests.property.strategies import fact_sets
 
 POLICY = load_policy()
+#: The kinds held back and sent late: those a late fact may be of to be applied in place.
+LATE_KINDS = frozenset({f.CallReceived, *f.CASE_FACTS, f.DeviceInstalled})
 _HEAD = len(b"hotline-checkpoint-3\n") + 32  # magic and digest before the body
 
 
@@ -64,7 +67,7 @@ def test_late_calls_applied_in_place_equal_the_fold(
     for start in range(0, len(ordered), batch):
         on_time = []
         for fact in ordered[start : start + batch]:
-            if type(fact) is f.CallReceived and rng.random() < held:
+            if type(fact) in LATE_KINDS and rng.random() < held:
                 waiting.append((rng.randint(1, 4), fact))
             else:
                 on_time.append(fact)
@@ -78,7 +81,7 @@ def test_late_calls_applied_in_place_equal_the_fold(
         if rng.random() < 0.2:
             projector.state()
     projector.add([call for _, call in waiting])
-    event(f"late calls applied in place: {'some' if projector.late.applied else 'none'}")
+    event(f"late facts applied in place: {'some' if projector.late.applied else 'none'}")
     now = max(fact.at for fact in ordered) + timedelta(days=1)
     got, want = projector.state(now), project(ordered, POLICY, now)
     assert digest(snapshot(got, now)) == digest(snapshot(want, now))
@@ -94,9 +97,9 @@ def test_late_calls_applied_in_place_equal_the_fold(
 @given(seed=st.integers(0, 10_000), held=st.sampled_from([0.02, 0.1]))
 def test_late_calls_on_realistic_traffic_often_commute_and_equal_the_fold(seed: int, held: float) -> None:
     """A month of synthetic traffic (30 companies, 300 engineers, ~12 facts an hour) in batches of 3,
-    read after each like a worker publishing, with some calls sent one or two batches late (minutes
-    to an hour): many are applied in place (a call usually precedes the opening of its case, which
-    it then does not commute with), and the state is the fold's."""
+    read after each like a worker publishing, with some calls, case facts and installations sent one
+    or two batches late (minutes to an hour): many are applied in place (a call usually precedes the
+    opening of its case, which it then does not commute with), and the state is the fold's."""
     rng = random.Random(seed)
     ordered = generate(seed=seed, companies=30, engineers=300, months=1)
     in_event_order(ordered)
@@ -106,7 +109,7 @@ def test_late_calls_on_realistic_traffic_often_commute_and_equal_the_fold(seed: 
     for start in range(0, len(ordered), 3):
         on_time = []
         for fact in ordered[start : start + 3]:
-            if type(fact) is f.CallReceived and rng.random() < held:
+            if type(fact) in LATE_KINDS and rng.random() < held:
                 waiting.append((rng.randint(1, 2), fact))
                 late += 1
             else:

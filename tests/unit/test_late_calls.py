@@ -1,4 +1,5 @@
-"""Late calls that touch nothing folded after them are applied without a refold (projections.late).
+"""Late calls, case facts and installations that touch nothing folded after them are applied
+without a refold (projections.late).
 
 Expected values are written by hand from RULES.md and the shipped policy (3.0): the shared-account
 detector raises a suspicion when one account is on two numbers at overlapping times, a call lasting
@@ -15,7 +16,7 @@ from projections.timeline import MemoryCheckpoints, Spacing
 from projections.view import digest, snapshot
 from schemas.codec import normalise
 from schemas.facts import Fact
-from tests.unit.builders import NUMBER, OTHER_NUMBER, POLICY, annul, call, device, t, world
+from tests.unit.builders import NUMBER, OTHER_NUMBER, POLICY, annul, call, case, device, t, world
 
 
 def history() -> list[Fact]:
@@ -108,6 +109,34 @@ def test_an_annulment_folded_after_it_does_not_keep_a_late_call_from_commuting()
     p.add([late])
     p.state()
     assert (p.refolds, p.late.applied) == (0, 1)
+
+
+def test_a_late_installation_of_another_barcode_is_applied_without_a_refold() -> None:
+    p = fed()
+    late = normalise(device("BC3", customer="cu9", at="2025-03-10T10:05", id="device-bc3"))
+    p.add([late])
+    state = p.state()
+    assert (p.refolds, p.late.applied) == (0, 1)
+    assert state.devices["BC3"].customer_id == "cu9"
+    facts = [*history(), late]
+    assert digest(snapshot(state, None)) == digest(snapshot(project(facts, POLICY), None))
+
+
+def test_a_late_case_on_a1s_own_call_is_applied_and_one_on_a2s_refolds() -> None:
+    p = fed()
+    # a1's case about its 08:00 call on BC2, recorded at 10:05: nothing after 10:05 names a1, BC2 or K1
+    mine = normalise(case("K1", "a1-0800", "2025-03-10T10:05", "a1", "BC2", id="case-k1"))
+    p.add([mine])
+    state = p.state()
+    assert (p.refolds, p.late.applied) == (0, 1)
+    assert state.cases["K1"].account_id == "a1"
+    # a2's case about BC1 at 10:05: a2 calls about BC1 every 10 minutes after it
+    theirs = normalise(case("K2", "a2-6", "2025-03-10T10:05", "a2", "BC1", id="case-k2"))
+    p.add([theirs])
+    state = p.state()
+    assert (p.refolds, p.late.applied) == (1, 1)
+    facts = [*history(), mine, theirs]
+    assert digest(snapshot(state, None)) == digest(snapshot(project(facts, POLICY), None))
 
 
 def test_live_the_projector_takes_one_checkpoint_per_event_day_and_none_extra_when_catching_up() -> None:
