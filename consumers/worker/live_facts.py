@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Callable
 
 from consumers.kafka_log import FactReader
 
@@ -30,8 +31,11 @@ RETRY_S = 1.0  # after the reader failed (a broker away, the topic gone): start 
 class LiveFacts:
     """`start(loop)` the thread; `await take()` a batch; `highwaters` the end offsets last heard of."""
 
-    def __init__(self, servers: str, topic: str, start: dict[int, int]) -> None:
-        self.servers, self.topic = servers, topic
+    def __init__(
+        self, servers: str, topic: str, start: dict[int, int], failed: Callable[[], object] = lambda: None
+    ) -> None:
+        """`failed` is called (on the reader's thread) each time the reader fails and is made again."""
+        self.servers, self.topic, self.failed = servers, topic, failed
         self.next: dict[int, int] = dict(start)  # partition -> the next offset to hand over
         # partition -> the broker's end offset from the latest fetch; replaced whole, read by the loop
         self.highwaters: dict[int, int] = {}
@@ -69,6 +73,7 @@ class LiveFacts:
                 self._follow()
             except Exception as e:  # the reader is made again from self.next: nothing lost, nothing twice
                 self.failures += 1
+                self.failed()
                 log.warning("reading %s failed (%s); again in %.0f s", self.topic, e, RETRY_S)
                 self._stop.wait(RETRY_S)
 

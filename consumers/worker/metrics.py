@@ -68,6 +68,11 @@ class WorkerMetrics:
         self.undecodable = Counter(
             "hotline_worker_records_undecodable", "Records skipped because they are not a fact", registry=r
         )
+        self.reader_restarts = Counter(
+            "hotline_worker_reader_restarts",
+            "Times the live reader failed (broker away, topic gone) and was made again from its offsets",
+            registry=r,
+        )
         self.refolds = Counter(
             "hotline_worker_refolds", "Rebuilds of the fold after a late fact or an annulment", registry=r
         )

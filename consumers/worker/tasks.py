@@ -33,7 +33,7 @@ def install(app: faust.App, runtime: Runtime, start: dict[int, int]) -> None:
     outputs = output_topics(app, config.namespace)
     emitted, published = emitted_table(app), published_table(app)
     topic = topic_name(FACTS, config.namespace)
-    live = LiveFacts(config.servers, topic, start)
+    live = LiveFacts(config.servers, topic, start, failed=runtime.metrics.reader_restarts.inc)
 
     async def end_offsets() -> dict[int, int]:
         return live.highwaters

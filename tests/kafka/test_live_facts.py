@@ -135,3 +135,58 @@ def test_a_broker_restart_loses_nothing_and_repeats_nothing(kafka_broker: str, t
         (1, 1, b"p1-1"),
         (1, 2, b"p1-0"),
     ]
+
+
+def test_a_reader_that_fails_is_made_again_from_the_next_offset_it_had_not_handed_over(
+    kafka_broker: str, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    topic = new_topic(kafka_broker, "facts", 1)
+    produce(kafka_broker, topic, {0: 4})
+    made: list[dict[int, int]] = []
+    handed: list[int] = []  # offsets the first reader handed over before it failed
+    real = live_facts.FactReader
+
+    class FailingOnce(real):  # type: ignore[misc,valid-type]
+        """The first reader fails at the poll after the first that brought records."""
+
+        def __init__(self, *args, start, **kw) -> None:  # type: ignore[no-untyped-def]
+            made.append(dict(start))
+            super().__init__(*args, start=start, **kw)
+            if len(made) == 1:
+                poll = self.consumer.poll
+
+                def failing(*a, **k):  # type: ignore[no-untyped-def]
+                    if handed:
+                        raise OSError("the broker went away")
+                    polled = poll(*a, **k)
+                    handed.extend(r.offset for batch in polled.values() for r in batch)
+                    return polled
+
+                self.consumer.poll = failing  # type: ignore[method-assign]
+
+    monkeypatch.setattr(live_facts, "FactReader", FailingOnce)
+    monkeypatch.setattr(live_facts, "RETRY_S", 0.1)
+    failures: list[int] = []
+
+    async def run() -> list[Record]:
+        live = LiveFacts(kafka_broker, topic, {}, failed=lambda: failures.append(1))
+        live.start(asyncio.get_running_loop())
+        taken: list[Record] = []
+        try:
+            while len(taken) < 4:
+                taken += await asyncio.wait_for(live.take(), 30)
+            await asyncio.to_thread(produce, kafka_broker, topic, {0: 2})  # read by the reader made again
+            while len(taken) < 6:
+                taken += await asyncio.wait_for(live.take(), 30)
+            await asyncio.sleep(0.5)  # a record read twice would come now
+            while not live._queue.empty():
+                taken += live._queue.get_nowait()
+        finally:
+            live.stop()
+        return taken
+
+    taken = asyncio.run(run())
+    assert [o for _, o, _, _ in taken] == [0, 1, 2, 3, 4, 5]
+    assert made[0] == {} and made[1] == {0: max(handed) + 1}  # from the next offset not handed over
+    assert len(made) == 2
+    assert failures == [1]
