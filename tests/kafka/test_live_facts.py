@@ -29,18 +29,29 @@ def produce(servers: str, topic: str, per_partition: dict[int, int]) -> float:
     return sent_at
 
 
-async def take_all(live: LiveFacts, n: int, timeout: float = 30) -> list[Record]:
+async def take(live: LiveFacts, taken: list[Record], n: int, timeout: float = 30) -> None:
+    """Into `taken` until it holds `n` records."""
+    while len(taken) < n:
+        taken += await asyncio.wait_for(live.take(), timeout)
+
+
+async def leftovers(live: LiveFacts, wait_s: float = 0.5) -> list[Record]:
+    """What comes within `wait_s` more: a record read twice would."""
+    await asyncio.sleep(wait_s)
+    out: list[Record] = []
+    while not live._queue.empty():
+        out += live._queue.get_nowait()
+    return out
+
+
+async def take_all(live: LiveFacts, n: int) -> list[Record]:
     live.start(asyncio.get_running_loop())
     taken: list[Record] = []
     try:
-        while len(taken) < n:
-            taken += await asyncio.wait_for(live.take(), timeout)
-        await asyncio.sleep(0.5)  # anything more would come now
-        while not live._queue.empty():
-            taken += live._queue.get_nowait()
+        await take(live, taken, n)
+        return taken + await leftovers(live)
     finally:
         live.stop()
-    return taken
 
 
 def test_every_record_from_the_given_offsets_once(kafka_broker: str) -> None:
@@ -77,8 +88,7 @@ def test_a_full_queue_stops_the_fetching_until_the_loop_takes(kafka_broker: str,
             await asyncio.sleep(3)  # the reader polls one batch, then waits for the loop
             held = sum(len(batch) for batch in list(live._queue._queue))  # type: ignore[attr-defined]
             taken: list[Record] = []
-            while len(taken) < 30:
-                taken += await asyncio.wait_for(live.take(), 30)
+            await take(live, taken, 30)
             return held, taken
         finally:
             live.stop()
@@ -105,19 +115,14 @@ def test_a_broker_restart_loses_nothing_and_repeats_nothing(kafka_broker: str, t
         taken: list[Record] = []
         try:
             produce(where, topic, {0: 3, 1: 2})
-            while len(taken) < 5:
-                taken += await asyncio.wait_for(live.take(), 30)
+            await take(live, taken, 5)
             restarted = await asyncio.to_thread(runner.invoke, app, ["broker", "restart"], env=env)
             assert restarted.exit_code == 0, restarted.output
             await asyncio.to_thread(produce, where, topic, {0: 2, 1: 1})
-            while len(taken) < 8:
-                taken += await asyncio.wait_for(live.take(), 60)
-            await asyncio.sleep(1)  # a record read twice would come now
-            while not live._queue.empty():
-                taken += live._queue.get_nowait()
+            await take(live, taken, 8, timeout=60)
+            return taken + await leftovers(live, 1)
         finally:
             live.stop()
-        return taken
 
     try:
         started = runner.invoke(app, ["broker", "start"], env=env)
@@ -173,17 +178,12 @@ def test_a_reader_that_fails_is_made_again_from_the_next_offset_it_had_not_hande
         live.start(asyncio.get_running_loop())
         taken: list[Record] = []
         try:
-            while len(taken) < 4:
-                taken += await asyncio.wait_for(live.take(), 30)
+            await take(live, taken, 4)
             await asyncio.to_thread(produce, kafka_broker, topic, {0: 2})  # read by the reader made again
-            while len(taken) < 6:
-                taken += await asyncio.wait_for(live.take(), 30)
-            await asyncio.sleep(0.5)  # a record read twice would come now
-            while not live._queue.empty():
-                taken += live._queue.get_nowait()
+            await take(live, taken, 6)
+            return taken + await leftovers(live)
         finally:
             live.stop()
-        return taken
 
     taken = asyncio.run(run())
     assert [o for _, o, _, _ in taken] == [0, 1, 2, 3, 4, 5]
