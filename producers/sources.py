@@ -68,7 +68,7 @@ class SourceError(Exception):
 class Source:
     """One input: its name (used in rejections and reject keys), its JSON lines (index i is line
     i + first; blank lines stand for lines that are not facts, e.g. a CSV header) and the lines
-    already refused while reading. `first` > 1: a window further into a file (producers.windows)."""
+    already refused while reading. `first` > 1: a window further into a file (`source_windows`)."""
 
     name: str
     lines: list[bytes]
