@@ -116,7 +116,8 @@ def main() -> None:
         print(
             f"  worker {i}: end-to-end lag p50 {lag['p50']:.0f} ms, p99 {lag['p99']:.0f} ms, "
             f"max {lag['max']:.0f} ms; before it had the record p50 {arrival['p50']:.0f} ms, "
-            f"p99 {arrival['p99']:.0f} ms; {s['refolds']} refolds, {s['annulments_voided']} annulments "
+            f"p99 {arrival['p99']:.0f} ms; {s['refolds']} refolds, {s['late_applied']} late facts applied in "
+            f"place, {s['annulments_voided']} annulments "
             f"voided in place, fold {spent['fold']:.2f} s, peak RSS {s['peak_rss_mib']:,.0f} MiB"
         )
     peer.sort()

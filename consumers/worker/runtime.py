@@ -287,6 +287,7 @@ class Runtime:
             "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             "refolds": self.projector.refolds,
             "annulments_voided": self.projector.voided,
+            "late_applied": self.projector.late.applied,
             "warm_checkpoints": len(self.projector.warm),
             "lag_ms": self.lags.summary(),
             "arrival_lag_ms": self.arrival_lags.summary(),

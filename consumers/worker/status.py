@@ -10,7 +10,9 @@ received (records the live reader handed over); unread {partition: records not r
 /metrics is served, None when HOTLINE_METRICS_PORT is unset); spent_s {apply, fold, publish:
 seconds; publications}; drain {facts, seconds}; lag_ms {n, p50, p99, max}: record timestamp to
 published, per fact read live; arrival_lag_ms {n, p50, p99, max}: record timestamp to the
-reading task's batch, the part of lag_ms spent before the worker had the record; and, when the worker was
+reading task's batch, the part of lag_ms spent before the worker had the record; refolds,
+annulments_voided, late_applied (late facts applied where the fold stood, projections.late) and
+warm_checkpoints; and, when the worker was
 given a time T (HOTLINE_DIGEST_AS_OF), digest_as_of, digest = digest(snapshot(state_at(T), T)) and
 digest_facts, the number of facts that digest covers. The digest is computed when the worker is
 quiet (no fact for 0.3 s, nothing pending) and its fact count has changed, and only once the worker
