@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -45,9 +46,14 @@ def produce(
     for path in files:
         if not path.is_file():
             raise OperatorError(f"{path}: no such file")
+    from rich.progress import Progress
+
     try:
         store = None if keys is None else KeyStore(keys)
-        report = guard_kafka(lambda: main_produce(files, source, servers, namespace, store))
+        with Progress(console=render.console, transient=True) as bar:
+            task = bar.add_task("publishing", total=sum(p.stat().st_size for p in files))
+            advance = partial(bar.advance, task)
+            report = guard_kafka(lambda: main_produce(files, source, servers, namespace, store, advance))
     except PublishError as e:
         fail(str(e))
     shown = len(report.rejected) + report.more_rejections

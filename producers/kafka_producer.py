@@ -44,6 +44,7 @@ report and the error producers.publish_report.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from producers.produce_files import produce_files
@@ -71,18 +72,19 @@ def main_produce(
     servers: str | None = None,
     namespace: str | None = None,
     keys: KeyStore | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> PublishReport:
     """`hotline produce FILE... --as crm|callcentre|any`: every file is checked, then read (CSV
     converted) and published a window of lines at a time (producers.produce_files: a line may still
     name an entity a later line introduces). Raises PublishError (one clear line) for a file that
     cannot be read, an unknown role, an unreachable broker or a failed delivery. `keys`: a sealed
-    line's key store: facts are published sealed (docs/privacy.md)."""
+    line's key store: facts are published sealed (docs/privacy.md). `progress`: told the bytes read."""
     if crm_or_callcentre not in ROLES:
         raise PublishError(f"unknown producer {crm_or_callcentre!r}: use one of {', '.join(ROLES)}")
     try:
         for path in paths:
             check_source(path)  # before the broker is asked anything
         with FactPublisher(servers, namespace, role=crm_or_callcentre, keys=keys) as publisher:
-            return produce_files(publisher, paths)
+            return produce_files(publisher, paths, progress=progress)
     except SourceError as err:
         raise PublishError(str(err)) from None

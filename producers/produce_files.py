@@ -18,7 +18,7 @@ published first, and the waiting line is then refused for the id.
 from __future__ import annotations
 
 import time
-from collections.abc import Container, Iterable
+from collections.abc import Callable, Container, Iterable
 from pathlib import Path
 
 from domain.references import REFERENCES
@@ -34,16 +34,21 @@ KEPT = 1_000  # rejections kept in the run's report for the console (all are on 
 
 
 def produce_files(
-    publisher: FactPublisher, paths: list[Path], part: int = PART, cap: int = WAITING
+    publisher: FactPublisher,
+    paths: list[Path],
+    part: int = PART,
+    cap: int = WAITING,
+    progress: Callable[[int], None] | None = None,
 ) -> PublishReport:
     """Publish every line of `paths`; raises SourceError (before anything is published) for a file
-    that cannot be read as a whole, PublishError as `FactPublisher.publish_sources` does."""
+    that cannot be read as a whole, PublishError as `FactPublisher.publish_sources` does.
+    `progress` is told the bytes of each window read (a progress bar)."""
     for path in paths:
         check_source(path)
     run = _Run(publisher, [str(path) for path in paths])
     waiting: Waiting[Candidate] = Waiting(cap)
     for path in paths:
-        for window in source_windows(path, part):
+        for window in source_windows(path, part, progress):
             started = time.perf_counter()
             report = run.report()
             candidates = publisher.checked([window], report)

@@ -41,7 +41,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from itertools import islice
@@ -95,13 +95,19 @@ def check_source(path: Path) -> None:
             check_csv(text, str(path))
 
 
-def source_windows(path: Path, size: int) -> Iterator[Source]:
+def source_windows(path: Path, size: int, progress: Callable[[int], None] | None = None) -> Iterator[Source]:
     """The file as `read_source` reads it, `size` lines at a time: what a big file costs in memory
-    is one window. `check_source` it first."""
+    is one window. `check_source` it first. `progress` is told the bytes each window read."""
     name = str(path)
+    tell = progress or (lambda n: None)
     if path.suffix.lower() == ".csv":
-        with path.open(encoding="utf-8-sig", newline="") as text:
-            yield from csv_windows(text, name, size)
+        with path.open("rb") as raw, io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as text:
+            read = 0
+            for window in csv_windows(text, name, size):
+                at = raw.tell()  # the bytes read ahead count too: a progress bar, not a position
+                tell(at - read)
+                read = at
+                yield window
         return
     with path.open("rb") as stream:
         first = 1
@@ -112,6 +118,7 @@ def source_windows(path: Path, size: int) -> Iterator[Source]:
                 b"".join(chunk).decode("utf-8")
             except UnicodeDecodeError:
                 window.rejected = screen_utf8(lines, name, first)
+            tell(sum(map(len, chunk)))
             yield window
             first += len(chunk)
 

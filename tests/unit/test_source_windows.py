@@ -21,6 +21,9 @@ def test_json_lines_keep_their_numbers_and_a_bad_byte_is_refused_on_its_line(tmp
     windows = list(source_windows(path, 2))
     assert [(w.first, len(w.lines)) for w in windows] == [(1, 2), (3, 2), (5, 1)]
     assert numbered(path, 2) == [(1, b'{"a":1}'), (2, b'{"a":2}'), (3, b""), (4, b""), (5, b'{"a":5}')]
+    told: list[int] = []
+    assert len(list(source_windows(path, 2, told.append))) == 3
+    assert told == [16, 11, 7]  # the bytes of each window, for the progress bar: the whole file
     ((refused,),) = [w.rejected for w in windows if w.rejected]
     assert (refused.line, refused.field) == (4, None)
     assert refused.reason == "not valid UTF-8 (byte 7 of the line); send UTF-8 text"
@@ -45,6 +48,9 @@ def test_csv_windows_number_lines_as_the_whole_file(tmp_path: Path) -> None:
         rejected = [r for w in source_windows(path, size) for r in w.rejected]
         assert [(r.line, r.reason) for r in rejected] == [(6, "7 cells, but the header has 6 columns")]
     assert [n for n, line in numbered(path, 2) if line] == [2, 4, 7]
+    told: list[int] = []
+    list(source_windows(path, 2, told.append))
+    assert sum(told) == path.stat().st_size
 
 
 def test_a_csv_that_cannot_be_read_whole_is_refused_before_any_window(tmp_path: Path) -> None:
