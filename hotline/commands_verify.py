@@ -58,11 +58,12 @@ def verify(
     --sign KEY --statement FILE writes the heads signed with an Ed25519 key, an anchor kept outside
     the log; --against PUB --statement FILE checks, besides the chains, that the record at each
     signed end offset still has the signed head (4 when not: the log was rewritten up to there).
+    With --from-kafka the same, for each producer chain on each partition of the facts topic.
     """
-    if (sign or against) and (statement is None or from_kafka or (sign and against)):
-        raise OperatorError("--sign or --against needs --statement FILE, one of them, and the embedded log")
+    if (sign or against) and (statement is None or (sign and against)):
+        raise OperatorError("--sign or --against needs --statement FILE, and only one of them")
     if from_kafka:
-        verify_kafka(servers, namespace, json)
+        verify_kafka(servers, namespace, json, sign, against, statement)
         return
     hl = open_log(log, None)
     try:
@@ -112,8 +113,11 @@ def _as_json(v: Verdict) -> dict[str, object]:
     }
 
 
-def read_links(servers: str | None, namespace: str | None) -> tuple[str, list[PartitionLinks]]:
-    """The facts topic's name, and every partition's producer chains checked from offset 0."""
+def read_links(
+    servers: str | None, namespace: str | None, marks: dict[int, frozenset[tuple[str, int]]] | None = None
+) -> tuple[str, list[PartitionLinks]]:
+    """The facts topic's name, and every partition's producer chains checked from offset 0 (keeping
+    the chain state at `marks`: partition -> (chain, offset) pairs)."""
     from consumers.kafka_fetch import fetch_every_partition
     from consumers.kafka_log import bootstrap, topic_name
     from schemas.topics import FACTS
@@ -122,16 +126,27 @@ def read_links(servers: str | None, namespace: str | None) -> tuple[str, list[Pa
     links: dict[int, PartitionLinks] = {}
 
     def take(partition: int, records: list[Any]) -> None:
-        found = links.get(partition) or links.setdefault(partition, PartitionLinks(partition))
+        found = links.get(partition) or links.setdefault(
+            partition, PartitionLinks(partition, marks=(marks or {}).get(partition, frozenset()))
+        )
         found.add((r.offset, r.value or b"", r.headers) for r in records)
 
     ends = fetch_every_partition(servers or bootstrap(), topic, take)
     return topic, [links.get(n) or PartitionLinks(n) for n in sorted(ends)]
 
 
-def verify_kafka(servers: str | None, namespace: str | None, json: bool) -> None:
+def verify_kafka(
+    servers: str | None,
+    namespace: str | None,
+    json: bool,
+    sign: Path | None = None,
+    against: Path | None = None,
+    statement: Path | None = None,
+) -> None:
+    signed = None if against is None or statement is None else signed_heads.checked(against, statement)
+    marks = None if signed is None else signed_heads.marks(signed)
     started = time.perf_counter()
-    topic, partitions = guard_kafka(lambda: read_links(servers, namespace))
+    topic, partitions = guard_kafka(lambda: read_links(servers, namespace, marks))
     took = time.perf_counter() - started
     records = sum(p.records for p in partitions)
     if json:
@@ -163,6 +178,10 @@ def verify_kafka(servers: str | None, namespace: str | None, json: bool) -> None
             if p.first_break is not None
         ]
     )
+    if sign is not None and statement is not None:
+        signed_heads.sign_chains(topic, partitions, sign, statement)
+    if signed is not None and statement is not None:
+        _tampered(signed_heads.check_chains(signed, partitions, statement))
 
 
 def _more_breaks(p: PartitionLinks) -> str:

@@ -106,11 +106,14 @@ class PartitionLinks:
     unlinked_offsets: list[int] = field(default_factory=list)
     chains: dict[str, ChainState] = field(default_factory=dict)
     breaks: list[LinkBreak] = field(default_factory=list)
+    # (chain, offset) pairs whose chain state to keep when read (a signed head's, storage.signed_head)
+    marks: frozenset[tuple[str, int]] = frozenset()
+    marked: dict[tuple[str, int], tuple[int, bytes]] = field(default_factory=dict)
 
     def add(self, records: Iterable[tuple[int, bytes, Headers]]) -> None:
         """(offset, value, headers) records of this partition, in offset order, after those already
         added. After a break the chain carries on from the stored link, so each break is found once."""
-        sha256, chains = hashlib.sha256, self.chains
+        sha256, chains, marks = hashlib.sha256, self.chains, self.marks
         n = 0
         for offset, value, headers in records:
             n += 1
@@ -136,6 +139,8 @@ class PartitionLinks:
                 state.head = stored  # carry on from the stored link: the next record is judged alone
             state.records += 1
             state.last_offset = offset
+            if marks and (name, offset) in marks:
+                self.marked[(name, offset)] = (state.records, state.head)
         self.records += n
 
     @property

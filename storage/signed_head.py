@@ -32,8 +32,22 @@ class TableHead(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     head: str  # the link of the record at end_offset, hex
 
 
-class HeadStatement(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    heads: dict[str, TableHead]  # "facts", "decisions"
+class ChainHead(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A producer chain on a partition of the facts topic, as `verify --from-kafka` read it."""
+
+    partition: int
+    chain: str
+    records: int
+    last_offset: int  # the offset of its last record read
+    head: str  # that record's link, hex
+
+
+class HeadStatement(
+    msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True
+):
+    heads: dict[str, TableHead] = {}  # the embedded log: "facts", "decisions"
+    topic: str = ""  # or a facts topic, and its chains
+    chains: list[ChainHead] = []
     signed_at: datetime
     key: str  # SHA-256 of the raw public key, hex: which key signed it
     signature: str = ""  # base64 Ed25519 over the statement without its signature, keys sorted
@@ -43,9 +57,17 @@ class StatementError(Exception):
     """A key or statement that cannot be used; the message names the file and the reason."""
 
 
-def sign(heads: dict[str, TableHead], key_path: Path, now: datetime) -> HeadStatement:
+def sign(
+    heads: dict[str, TableHead],
+    key_path: Path,
+    now: datetime,
+    topic: str = "",
+    chains: list[ChainHead] | None = None,
+) -> HeadStatement:
     key = _private_key(key_path)
-    unsigned = HeadStatement(heads=heads, signed_at=now, key=fingerprint(key.public_key()))
+    unsigned = HeadStatement(
+        heads=heads, topic=topic, chains=chains or [], signed_at=now, key=fingerprint(key.public_key())
+    )
     signature = key.sign(_message(unsigned))
     return msgspec.structs.replace(unsigned, signature=base64.b64encode(signature).decode())
 

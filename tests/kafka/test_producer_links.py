@@ -216,3 +216,74 @@ def test_two_publishers_sending_at_once_to_the_same_partitions_verify_clean(kafk
     code, out = verify(namespace, "--json")
     shown = json.loads(out)
     assert code == 0 and shown["intact"] and shown["records"] == 1000, out
+
+
+# --- a signed head of the topic's chains (hotline/signed_heads.py) -------------------------------
+def relinked(rows: list[Record]) -> list[Record]:
+    """Every chain of a partition's records linked again from its start: a rewrite by someone who
+    can write the topic, which `verify` alone accepts."""
+    import hashlib
+
+    heads: dict[bytes, bytes] = {}
+    out = []
+    for key, value, headers in rows:
+        chain = dict(headers)[CHAIN_HEADER]
+        head = heads.get(chain, bytes(32))
+        head = heads[chain] = hashlib.sha256(
+            b"\x01" + head + hashlib.sha256(b"\x00" + value).digest()
+        ).digest()
+        out.append((key, value, [(CHAIN_HEADER, chain), (LINK_HEADER, head)]))
+    return out
+
+
+def test_a_signed_head_of_the_topic_catches_a_consistent_rewrite(
+    kafka_broker: str, source: tuple[str, dict[int, list[Record]]], tmp_path: Path
+) -> None:
+    from tests.e2e.test_verify_cli import keys
+
+    private, public = keys(tmp_path, "auditor")
+    statement = tmp_path / "topic-heads.json"
+    namespace = copy_topic(kafka_broker, source[1])
+    code, out = verify(namespace, "--sign", str(private), "--statement", str(statement))
+    assert code == 0, out
+    signed = json.loads(statement.read_text())
+    on_topic = {(p, chain_of(r).decode()) for p, rows in source[1].items() for r in rows}
+    assert signed["topic"] == f"{namespace}.facts"
+    assert {(c["partition"], c["chain"]) for c in signed["chains"]} == on_topic
+    assert sum(c["records"] for c in signed["chains"]) == 26
+
+    code, out = verify(namespace, "--against", str(public), "--statement", str(statement))
+    assert code == 0, out
+    assert sum("is still the topic's" in line for line in out.splitlines()) == len(on_topic)
+
+    records = {p: list(rows) for p, rows in source[1].items()}
+    p = busiest(records)
+    key, value, headers = records[p][2]
+    records[p][2] = (key, value.replace(b'"at"', b'"at" ', 1), headers)
+    records[p] = relinked(records[p])
+    rewritten = copy_topic(kafka_broker, records)
+    assert verify(rewritten)[0] == 0  # the links alone fit
+    # the statement names the first topic; the rewrite is checked as if it had taken its place
+    code, out = verify(rewritten, "--against", str(public), "--statement", str(statement))
+    assert code == TAMPERED, out
+    chain = chain_of(records[p][2]).decode()
+    last = max(i for i, r in enumerate(records[p]) if chain_of(r).decode() == chain)
+    count = sum(chain_of(r).decode() == chain for r in records[p])
+    now_head = dict(records[p][last][2])[LINK_HEADER].hex()[:16]
+    signed_head = dict(source[1][p][last][2])[LINK_HEADER].hex()[:16]
+    when = signed["signed_at"][:19] + "+00:00"
+    assert tampered(out) == [
+        f"tampered: facts partition {p} offset {last}, chain {chain}: head {now_head}… after {count} "
+        f"records, not the head {signed_head}… after {count} records signed {when}: the partition was "
+        "rewritten"
+    ]
+    log = tmp_path / "hotline.db"
+    assert runner.invoke(app, ["ingest", str(EXAMPLES), "--log", str(log)]).exit_code == 0
+    wrong = ["verify", "--log", str(log), "--against", str(public), "--statement", str(statement)]
+    refused = runner.invoke(app, wrong)
+    assert refused.exit_code == 2 and "signs a topic's chains, not an embedded log's heads" in refused.output
+    log_statement = tmp_path / "log-heads.json"
+    signing = ["verify", "--log", str(log), "--sign", str(private), "--statement", str(log_statement)]
+    assert runner.invoke(app, signing).exit_code == 0
+    code, out = verify(namespace, "--against", str(public), "--statement", str(log_statement))
+    assert code == 2 and "signs an embedded log's heads, not a topic's" in out
