@@ -143,7 +143,9 @@ def verify_kafka(
     against: Path | None = None,
     statement: Path | None = None,
 ) -> None:
-    signed = None if against is None or statement is None else signed_heads.checked(against, statement)
+    signed = (
+        None if against is None or statement is None else signed_heads.topic_statement(against, statement)
+    )
     marks = None if signed is None else signed_heads.marks(signed)
     started = time.perf_counter()
     topic, partitions = guard_kafka(lambda: read_links(servers, namespace, marks))
@@ -180,8 +182,8 @@ def verify_kafka(
     )
     if sign is not None and statement is not None:
         signed_heads.sign_chains(topic, partitions, sign, statement)
-    if signed is not None and statement is not None:
-        _tampered(signed_heads.check_chains(signed, partitions, statement))
+    if signed is not None:
+        _tampered(signed_heads.check_chains(signed, partitions))
 
 
 def _more_breaks(p: PartitionLinks) -> str:

@@ -53,7 +53,7 @@ def checked(public_key: Path, statement: Path) -> HeadStatement:
     return signed
 
 
-def check_chains(signed: HeadStatement, partitions: list[PartitionLinks], where: Path) -> list[str]:
+def check_chains(signed: HeadStatement, partitions: list[PartitionLinks]) -> list[str]:
     """As `check_log`, for the chains of a facts topic read with the statement's marks
     (`marks`): a line for each chain that no longer has its signed head there."""
     when = signed.signed_at.isoformat(timespec="seconds")
@@ -73,9 +73,15 @@ def check_chains(signed: HeadStatement, partitions: list[PartitionLinks], where:
                 f"facts {at}: head {got[1].hex()[:16]}… after {got[0]} records, not the head "
                 f"{c.head[:16]}… after {c.records} records signed {when}: the partition was rewritten"
             )
-    if signed.heads and not signed.chains:
-        raise OperatorError(f"{where}: signs an embedded log's heads, not a topic's")
     return broken
+
+
+def topic_statement(public_key: Path, statement: Path) -> HeadStatement:
+    """The statement of a topic's chains, its signature checked, before the topic is read."""
+    signed = checked(public_key, statement)
+    if signed.heads and not signed.chains:
+        raise OperatorError(f"{statement}: signs an embedded log's heads, not a topic's")
+    return signed
 
 
 def marks(signed: HeadStatement) -> dict[int, frozenset[tuple[str, int]]]:
