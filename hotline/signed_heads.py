@@ -102,7 +102,7 @@ def check_log(db: sqlite3.Connection, public_key: Path, statement: Path) -> list
     broken = []
     for table, head in sorted(signed.heads.items()):
         if table not in ("facts", "decisions"):
-            raise OperatorError(f"{statement}: names a table {render.safe(table)!r} the log does not have")
+            raise OperatorError(f"{statement}: names a table {table!r} the log does not have")
         records, link = link_at(db, table, head.end_offset)
         if link is not None and link.hex() == head.head and records == head.records:
             render.console.print(
