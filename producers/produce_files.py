@@ -18,11 +18,10 @@ published first, and the waiting line is then refused for the id.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Container, Iterable
+from collections.abc import Callable
 from pathlib import Path
 
-from domain.references import REFERENCES
-from producers.ingest_window import Need, Waiting, introductions
+from producers.ingest_window import Need, Waiting, introductions, unknown_keys
 from producers.publish_checks import Candidate
 from producers.publish_facts import FactPublisher
 from producers.publish_report import PublishReport
@@ -45,28 +44,27 @@ def produce_files(
     `progress` is told the bytes of each window read (a progress bar)."""
     for path in paths:
         check_source(path)
-    run = _Run(publisher, [str(path) for path in paths])
-    waiting: Waiting[Candidate] = Waiting(cap)
+    run = _Run(publisher, [str(path) for path in paths], Waiting(cap))
     for path in paths:
         for window in source_windows(path, part, progress):
             started = time.perf_counter()
             report = run.report()
             candidates = publisher.checked([window], report)
             ready: list[Candidate] = []
-            for candidate, needs in _held(publisher, candidates):
+            for candidate, needs in zip(candidates, _held(publisher, candidates), strict=True):
                 if needs:
-                    ready += waiting.add(candidate, needs)  # pushed past the cap: judged now
+                    ready += run.waiting.add(candidate, needs)  # pushed past the cap: judged now
                 else:
                     ready.append(candidate)
-            run.land(ready, report, started, waiting)
-    for rest in waiting.drain(part):
-        run.land(rest, run.report(), time.perf_counter(), waiting)
+            run.land(ready, report, started)
+    for rest in run.waiting.drain(part):
+        run.land(rest, run.report(), time.perf_counter())
     return run.total
 
 
 class _Run:
-    def __init__(self, publisher: FactPublisher, names: list[str]) -> None:
-        self.publisher, self.names = publisher, names
+    def __init__(self, publisher: FactPublisher, names: list[str], waiting: Waiting[Candidate]) -> None:
+        self.publisher, self.names, self.waiting = publisher, names, waiting
         self.total = self.report()
 
     def report(self) -> PublishReport:
@@ -74,15 +72,13 @@ class _Run:
             facts_topic=self.publisher.facts_topic, rejects_topic=self.publisher.rejects_topic
         )
 
-    def land(
-        self, candidates: list[Candidate], report: PublishReport, started: float, waiting: Waiting[Candidate]
-    ) -> None:
+    def land(self, candidates: list[Candidate], report: PublishReport, started: float) -> None:
         """Publish `candidates` (and `report`'s rejections), then, round by round, the waiting lines
         that what was published lets through."""
         while True:
             landed = self.publisher.land(candidates, report, self.names, started)
             self._add(report)
-            candidates = waiting.released_by(landed)
+            candidates = self.waiting.released_by(landed)
             if not candidates:
                 return
             report, started = self.report(), time.perf_counter()
@@ -103,29 +99,22 @@ class _Run:
             total.more_lines += len({(r.file, r.line) for r in dropped} - kept_lines)
 
 
-def _held(publisher: FactPublisher, candidates: list[Candidate]) -> Iterable[tuple[Candidate, set[Need]]]:
-    """Each candidate with the keys it names that neither the topic nor a candidate of the window
+def _held(publisher: FactPublisher, candidates: list[Candidate]) -> list[set[Need]]:
+    """For each candidate, the keys it names that neither the topic nor a candidate of the window
     that does not wait itself introduces (empty: it is judged now). The topic is read again first
     when something is missing (another producer may have just introduced it)."""
-    refreshed = False
-    while True:
-        known = introductions(candidates)
-        while True:  # a line that waits introduces nothing yet: what relied on it waits too
-            needs = [_unknown(publisher, c, known) for c in candidates]
-            fewer = introductions(c for c, n in zip(candidates, needs, strict=True) if not n)
-            if fewer.keys() == known.keys():
-                break
-            known = fewer
-        if refreshed or not any(needs):
-            return zip(candidates, needs, strict=True)
+    needs = _needs(publisher, candidates)
+    if any(needs):
         publisher.catch_up()
-        refreshed = True
+        needs = _needs(publisher, candidates)
+    return needs
 
 
-def _unknown(publisher: FactPublisher, candidate: Candidate, known: Container[Need]) -> set[Need]:
-    out: set[Need] = set()
-    for attr, kind in REFERENCES.get(type(candidate.fact), ()):
-        key = getattr(candidate.fact, attr)
-        if key is not None and (kind, key) not in known and publisher.introduced_at(kind, key) is None:
-            out.add((kind, key))
-    return out
+def _needs(publisher: FactPublisher, candidates: list[Candidate]) -> list[set[Need]]:
+    known = introductions(candidates)
+    while True:  # a line that waits introduces nothing yet: what relied on it waits too
+        needs = [unknown_keys(c.fact, publisher.introduced, known) for c in candidates]
+        fewer = introductions(c for c, n in zip(candidates, needs, strict=True) if not n)
+        if fewer.keys() == known.keys():
+            return needs
+        known = fewer

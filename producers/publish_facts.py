@@ -154,6 +154,11 @@ class FactPublisher:
         """The earliest event time at which a fact on the topic introduces it (None: none does)."""
         return self._topic_index.introduced_at(kind, key)
 
+    @property
+    def introduced(self) -> dict[str, dict[str, datetime]]:
+        """Entity kind -> key -> the earliest event time a fact on the topic introduces it."""
+        return self._topic_index.known
+
     # --- publishing ----------------------------------------------------------------------------
 
     def publish(

@@ -93,8 +93,9 @@ class LiveFacts:
                         for r in batch
                     ]
                     if records:
-                        for partition, offset, _, _ in records:
-                            self.next[partition] = max(self.next.get(partition, 0), offset + 1)
+                        for tp, batch in polled.items():  # each in offset order: its last is the newest
+                            if batch:
+                                self.next[tp.partition] = batch[-1].offset + 1
                         assert self._loop is not None
                         self._loop.call_soon_threadsafe(self._queue.put_nowait, records)
                         handed = True

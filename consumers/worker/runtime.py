@@ -1,8 +1,8 @@
 """The worker's state between faust callbacks: the whole projection, the reorder buffer, the emitter.
 
 Everything here runs on faust's event loop, one step at a time under one lock: the reading task
-after each batch, the publishing task between batches (after the startup drain, to let through what an idle
-partition held back in the reorder buffer, to refresh status.json).
+after each batch, the publishing task between batches (after the startup drain, to let through what
+an idle partition held back in the reorder buffer, to refresh status.json).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import logging
 import os
 import resource
 import time
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Any
 
@@ -64,10 +64,9 @@ class Runtime:
         self.first_record_at: float | None = None
         self.ready_at: float | None = None  # tables restored, emitter built
         self.positions: dict[int, int] = {}  # partition -> next offset read (drain or live reader)
-        # partition -> the broker's end offset as the live reader last heard it (None: unknown)
-        self.highwater: Callable[[int], int | None] = lambda partition: None
-        # partition -> the end offsets for the reorder buffer's idle partitions (tasks.install sets it)
-        self.end_offsets: Callable[[], Awaitable[dict[int, int]]] | None = None
+        # partition -> the broker's end offset as the live reader last heard it, with the records
+        # (tasks.install sets it); a partition missing is unknown
+        self.ends: Callable[[], dict[int, int]] = dict
         self.last_arrival = 0.0
         self.published_at: float | None = None
         self.drained: dict[str, float] = {}
@@ -144,9 +143,9 @@ class Runtime:
 
     def unread(self) -> dict[int, int]:
         """Partition -> records not read yet (as far as the live reader last heard)."""
-        out = {}
+        out, ends = {}, self.ends()
         for partition in range(len(self.reorder.latest)):
-            end = self.highwater(partition)
+            end = ends.get(partition)
             if end is not None and self.positions.get(partition, 0) < end:
                 out[partition] = end - self.positions.get(partition, 0)
         return out
@@ -205,23 +204,17 @@ class Runtime:
             if self.backlog() < BACKLOG or since >= BACKLOG_PUBLISH:
                 await self.publish()
 
-    async def idle(self) -> list[int]:
-        """The partitions with nothing unread, by end offsets asked of the broker now (the ones the
-        consumer last heard of can be stale while faust pauses fetching)."""
-        if self.end_offsets is None or not self.reorder.pending:
+    def idle(self) -> list[int]:
+        """The partitions with nothing unread, by the end offsets the live reader last heard (the
+        reader never pauses but for back-pressure, so they are as fresh as its latest fetch)."""
+        if not self.reorder.pending:
             return []
-        try:
-            ends = await self.end_offsets()
-        except Exception as e:  # the broker is away for a moment: hold the facts, try again
-            log.info("could not ask the end offsets: %s", e)
-            return []
-        return [p for p, end in ends.items() if self.positions.get(p, 0) >= end]
+        return [p for p, end in self.ends().items() if self.positions.get(p, 0) >= end]
 
     async def tick(self) -> None:
         """Between batches: apply what an idle partition held back, publish, refresh status.json."""
-        idle = await self.idle()
         async with self.lock:
-            self.apply(idle)
+            self.apply(self.idle())
             await self.publish()
             self.write_status()
             self.metrics.progress(

@@ -35,11 +35,7 @@ def install(app: faust.App, runtime: Runtime, start: dict[int, int]) -> None:
     topic = topic_name(FACTS, config.namespace)
     live = LiveFacts(config.servers, topic, start, failed=runtime.metrics.reader_restarts.inc)
 
-    async def end_offsets() -> dict[int, int]:
-        return live.highwaters
-
-    runtime.highwater = lambda partition: live.highwaters.get(partition)
-    runtime.end_offsets = end_offsets
+    runtime.ends = lambda: live.highwaters  # replaced whole by the reader's thread, never mutated
 
     @app.task
     async def reading() -> None:

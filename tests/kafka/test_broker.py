@@ -124,19 +124,25 @@ def free_port_pair() -> int:
     raise AssertionError("no two free ports in a row")
 
 
+def second_broker(tmp_path: Path) -> tuple[str, dict[str, str | None]]:
+    """Where a broker of the test's own would listen, and the environment that makes `hotline broker`
+    start it there (its own port pair and data directory, no security)."""
+    where = f"127.0.0.1:{free_port_pair()}"
+    return where, {
+        "HOTLINE_KAFKA_BOOTSTRAP": where,
+        "HOTLINE_KAFKA_DATA": str(tmp_path / "kafka"),
+        "HOTLINE_KAFKA_PORT": None,
+        "HOTLINE_KAFKA_SECURITY_PROTOCOL": None,
+    }
+
+
 def test_a_broker_on_the_port_of_the_bootstrap_runs_beside_the_default_one(
     kafka_broker: str, tmp_path: Path
 ) -> None:
     """`hotline broker start` with HOTLINE_KAFKA_BOOTSTRAP on another port starts a second broker there
     (its own data dir, here a temporary one); restarting and stopping it leave the session's broker
     running."""
-    where = f"127.0.0.1:{free_port_pair()}"
-    env = {
-        "HOTLINE_KAFKA_BOOTSTRAP": where,
-        "HOTLINE_KAFKA_DATA": str(tmp_path / "kafka"),
-        "HOTLINE_KAFKA_PORT": None,
-        "HOTLINE_KAFKA_SECURITY_PROTOCOL": None,
-    }
+    where, env = second_broker(tmp_path)
     assert answers(kafka_broker) and not answers(where)
     try:
         started = runner.invoke(app, ["broker", "start"], env=env)

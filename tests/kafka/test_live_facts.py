@@ -14,7 +14,7 @@ from consumers.worker.live_facts import LiveFacts, Record
 from hotline.cli import app
 
 from .conftest import new_topic
-from .test_broker import free_port_pair, runner
+from .test_broker import runner, second_broker
 
 
 def produce(servers: str, topic: str, per_partition: dict[int, int]) -> float:
@@ -100,13 +100,7 @@ def test_a_full_queue_stops_the_fetching_until_the_loop_takes(kafka_broker: str,
 
 def test_a_broker_restart_loses_nothing_and_repeats_nothing(kafka_broker: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """A broker of its own (its own port and data dir), restarted while the reader follows it."""
-    where = f"127.0.0.1:{free_port_pair()}"
-    env = {
-        "HOTLINE_KAFKA_BOOTSTRAP": where,
-        "HOTLINE_KAFKA_DATA": str(tmp_path / "kafka"),
-        "HOTLINE_KAFKA_PORT": None,
-        "HOTLINE_KAFKA_SECURITY_PROTOCOL": None,
-    }
+    where, env = second_broker(tmp_path)
 
     async def follow() -> list[Record]:
         topic = new_topic(where, "facts", 2)

@@ -244,7 +244,7 @@ def test_worker_counts_facts_refolds_undecodable_records_and_lag(tmp_path: Path)
     assert value(m.registry, "hotline_worker_refold_duration_seconds_count") == refolds_before + 1
     assert value(m.registry, "hotline_worker_records_published_total") == 9
 
-    runtime.highwater = {0: 25, 1: len(head) - 19, 2: 1}.get  # partition 3 never heard of
+    runtime.ends = {0: 25, 1: len(head) - 19, 2: 1}.copy  # partition 3 never heard of
     asyncio.run(runtime.tick())
     lag = {p: value(m.registry, "hotline_worker_lag_records", partition=str(p)) for p in range(4)}
     assert lag == {0: 4, 1: 0, 2: 0, 3: 0}
@@ -394,9 +394,9 @@ def test_every_metric_is_documented_and_the_dashboard_uses_only_real_ones() -> N
         assert wanted in used
 
 
-def test_worker_status_splits_the_lag_before_the_agent_had_the_record(tmp_path: Path) -> None:
-    """Records sent 10 s before the agent took them: 10 s of arrival lag each, the undecodable one
-    not counted (it is no fact)."""
+def test_worker_status_splits_the_lag_before_the_worker_had_the_record(tmp_path: Path) -> None:
+    """Records sent 10 s before the live reader handed them over: 10 s of arrival lag each, the
+    undecodable one not counted (it is no fact)."""
     facts = sorted(example_facts(), key=lambda fact: fact.at)[:5]
     runtime = Runtime(WorkerConfig(0, 1, servers="127.0.0.1:1", datadir=tmp_path), POLICY)
     runtime.receive(records(facts, 0, 0) + [(0, 5, b'{"type": "no.such.fact"}', time.time() - 10)])
