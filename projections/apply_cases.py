@@ -26,7 +26,13 @@ def case_transferred(state: State, fact: f.CaseTransferred) -> None:
 
 
 def case_closed(state: State, fact: f.CaseClosed) -> None:
-    if (case := _case(state, fact.case_id, fact)) is not None:
+    """The first close ends the case. A later one cannot move its end: a past as-of would then see
+    another case than the present does (an SLA met by the first close, breached in hindsight)."""
+    if (case := _case(state, fact.case_id, fact)) is None:
+        return
+    if case.closed_at is not None:
+        anomaly(state, fact.id, fact.at, f"case {fact.case_id} is already closed")
+    else:
         case.closed_at = fact.at
 
 

@@ -162,6 +162,19 @@ def test_each_level_has_its_seed_002_target() -> None:
     assert {b.fault_level: b.at for b in found if b.target == "response"} == expected
 
 
+def test_a_second_close_is_an_anomaly_and_does_not_move_the_end() -> None:
+    """An L1 case closed at 09:01 (before its 09:30 response target: met), closed again on 11 April:
+    the case ended at 09:01, now and as of 10 April alike; no breach, one anomaly."""
+    facts = world() + opened("K1", "2025-03-27T09:01") + [closed("K1", "2025-03-27T09:01")]
+    facts += [closed("K1", "2025-04-11T09:01")]
+    for as_of in (None, "2025-04-10T00:00"):
+        assert breach_times(facts, as_of) == {}
+        assert clock(facts, "K1", as_of).response.outcome == "met"
+    state = fold(facts)
+    assert state.cases["K1"].closed_at == t("2025-03-27T09:01")
+    assert [a.reason for a in state.anomalies] == ["case K1 is already closed"]
+
+
 def test_facts_that_cannot_be_used_are_anomalies() -> None:
     facts = world() + opened("K1", "2025-03-03T09:00")
     facts += [replied("K1", "2025-03-03T09:05"), responded("NOPE", "2025-03-03T09:06", id="r-nope")]
